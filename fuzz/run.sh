@@ -1,0 +1,30 @@
+#!/bin/sh
+# Build the libFuzzer harnesses with clang (ASan + UBSan) and run each for
+# FUZZ_SECONDS (default 60), seeded with CSRs made by openssl.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${FUZZ_DIR:-$top/build/fuzz}
+secs=${FUZZ_SECONDS:-60}
+command -v clang >/dev/null || { echo "fuzz: needs clang" >&2; exit 1; }
+cmake -S "$top" -B "$out" -G Ninja -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=Debug -DHM_FUZZ=ON >/dev/null
+cmake --build "$out" --target fuzz_csr fuzz_names
+mkdir -p "$out/corpus/csr" "$out/corpus/names"
+for t in "ec -pkeyopt ec_paramgen_curve:P-256" "ed25519" "rsa -pkeyopt rsa_keygen_bits:2048"; do
+	k="$out/seed.key"
+	# shellcheck disable=SC2086
+	openssl genpkey -algorithm $t -out "$k" 2>/dev/null
+	n=$(echo "$t" | cut -d' ' -f1)
+	openssl req -new -key "$k" -subj "/CN=seed-$n" \
+	    -addext "subjectAltName=DNS:a.example,IP:10.0.0.1" \
+	    -addext "basicConstraints=critical,CA:TRUE" \
+	    -out "$out/corpus/csr/$n.pem"
+	openssl req -in "$out/corpus/csr/$n.pem" -outform DER \
+	    -out "$out/corpus/csr/$n.der"
+done
+printf 'dns:a.example.com' > "$out/corpus/names/1"
+printf 'ip:2001:db8::1' > "$out/corpus/names/2"
+printf 'uri:spiffe://x/y' > "$out/corpus/names/3"
+printf '90d' > "$out/corpus/names/4"
+"$out/fuzz_csr" -max_total_time="$secs" -max_len=70000 "$out/corpus/csr"
+"$out/fuzz_names" -max_total_time="$secs" "$out/corpus/names"

@@ -1,0 +1,337 @@
+/*
+ * hallmark: a private certificate authority for the machines you control.
+ *
+ * Public API of libhallmark.  Every type is opaque except hm_err and the
+ * plain-data records (hm_cert_info, hm_issue_req).  Functions return 0 on
+ * success or a negative HM_E_* code; on failure the hm_err (when not NULL)
+ * holds the code and a one-line message, and out-parameters are untouched.
+ * The library never prints and never exits.
+ */
+#ifndef HALLMARK_H
+#define HALLMARK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes: 0 is success, every failure is negative. */
+#define HM_OK			 0
+#define HM_E_INTERNAL		-1	/* a bug or an OpenSSL failure */
+#define HM_E_NOMEM		-2
+#define HM_E_INVALID		-3	/* bad argument or malformed input */
+#define HM_E_POLICY		-4	/* well-formed but refused by policy */
+#define HM_E_IO			-5	/* file system */
+#define HM_E_EXISTS		-6	/* refusing to overwrite */
+#define HM_E_NOTFOUND		-7
+#define HM_E_PASSPHRASE		-8	/* missing or wrong passphrase */
+#define HM_E_SIGNATURE		-9	/* a signature does not verify */
+#define HM_E_STORE		-10	/* the inventory store failed */
+#define HM_E_TOOBIG		-11	/* input over its size cap */
+
+#define HM_ERR_MSG_MAX		256
+
+typedef struct hm_err {
+	int	code;
+	char	msg[HM_ERR_MSG_MAX];
+} hm_err;
+
+/* The name of a code ("invalid input"), never NULL. */
+const char	*hm_strerror(int code);
+
+/* Flags for functions that write files. */
+#define HM_F_FORCE	0x01	/* replace an existing file (atomically) */
+
+/* ---- Durations --------------------------------------------------------- */
+
+/*
+ * Parse "12h", "90d", "10y", "15m", "30s" (one unsigned number, one unit;
+ * y = 365 days) into seconds.  Refuses zero and anything over 100 years.
+ */
+int	 hm_duration_parse(const char *s, int64_t *secs, hm_err *err);
+
+/* ---- Keys -------------------------------------------------------------- */
+
+typedef enum hm_keytype {
+	HM_KEY_NONE = 0,
+	HM_KEY_ED25519,
+	HM_KEY_P256,
+	HM_KEY_P384,
+	HM_KEY_RSA2048,
+	HM_KEY_RSA3072,
+	HM_KEY_RSA4096,
+} hm_keytype;
+
+#define HM_KEY_DEFAULT	HM_KEY_P256
+
+typedef struct hm_key hm_key;
+
+/* "ed25519", "p256", "p384", "rsa2048", "rsa3072", "rsa4096". */
+int		 hm_keytype_parse(const char *s, hm_keytype *out, hm_err *err);
+const char	*hm_keytype_name(hm_keytype t);
+
+int		 hm_key_generate(hm_keytype t, hm_key **out, hm_err *err);
+/*
+ * Load a PEM private key.  An encrypted key needs pass (NUL-terminated);
+ * a missing or wrong one gives HM_E_PASSPHRASE.
+ */
+int		 hm_key_load(const char *path, const char *pass, hm_key **out,
+		    hm_err *err);
+/* True when the PEM file at path holds an encrypted private key. */
+int		 hm_key_file_is_encrypted(const char *path);
+/*
+ * Write the key as PKCS#8 PEM, mode 0600, atomically; encrypted with
+ * AES-256-CBC under scrypt when pass is not NULL.  Refuses to replace an
+ * existing file unless flags has HM_F_FORCE.
+ */
+int		 hm_key_save(const hm_key *k, const char *path, const char *pass,
+		    int flags, hm_err *err);
+/*
+ * Policy for a passphrase that will protect a new key: at least
+ * HM_PASS_MIN characters (HM_E_POLICY otherwise).  hm_key_save and the CA
+ * functions apply it; callers may check first to fail before any work.
+ */
+#define HM_PASS_MIN	8
+int		 hm_passphrase_check(const char *pass, hm_err *err);
+hm_keytype	 hm_key_type(const hm_key *k);
+void		 hm_key_free(hm_key *k);
+
+/* ---- Names ------------------------------------------------------------- */
+
+typedef enum hm_name_type {
+	HM_NAME_DNS = 1,
+	HM_NAME_IP,
+	HM_NAME_EMAIL,
+	HM_NAME_URI,
+} hm_name_type;
+
+typedef struct hm_names hm_names;	/* an ordered list of SAN entries */
+
+hm_names	*hm_names_new(void);
+void		 hm_names_free(hm_names *n);
+/*
+ * Add "dns:NAME", "ip:ADDR", "email:ADDR" or "uri:URI" after validating it
+ * (DNS: LDH labels of 1-63, at most 253 characters, an optional leading
+ * "*." only; IP: IPv4 or IPv6; no control characters anywhere).  DNS names
+ * are stored in lower case, IPs in canonical form; duplicates are ignored.
+ */
+int		 hm_names_add(hm_names *n, const char *spec, hm_err *err);
+int		 hm_names_add_typed(hm_names *n, hm_name_type t, const char *v,
+		    hm_err *err);
+size_t		 hm_names_count(const hm_names *n);
+/* The i-th entry; the value is borrowed from n. */
+int		 hm_names_get(const hm_names *n, size_t i, hm_name_type *t,
+		    const char **value);
+const char	*hm_name_type_str(hm_name_type t);	/* "dns", "ip", ... */
+
+/* Common name: 1 to 64 characters of printable UTF-8. */
+int		 hm_cn_check(const char *cn, hm_err *err);
+
+/* ---- CSRs -------------------------------------------------------------- */
+
+#define HM_CSR_MAX	(64 * 1024)	/* bytes, PEM or DER */
+
+typedef struct hm_csr hm_csr;
+
+/* Build and sign a CSR with key; sans may be NULL. */
+int		 hm_csr_new(const hm_key *key, const char *cn,
+		    const hm_names *sans, hm_csr **out, hm_err *err);
+/*
+ * Parse a CSR (PEM or DER, at most HM_CSR_MAX bytes), verify its
+ * self-signature and its key against policy (RSA >= 2048 bits, P-256,
+ * P-384, Ed25519) and extract its CN and SAN names.
+ */
+int		 hm_csr_parse(const unsigned char *buf, size_t len,
+		    hm_csr **out, hm_err *err);
+int		 hm_csr_load(const char *path, hm_csr **out, hm_err *err);
+int		 hm_csr_save(const hm_csr *c, const char *path, int flags,
+		    hm_err *err);
+/* The CSR as PEM, NUL-terminated (caller frees). */
+int		 hm_csr_pem(const hm_csr *c, char **pem, size_t *len,
+		    hm_err *err);
+/* Borrowed from c; the CN is NULL when the CSR carries none. */
+const char	*hm_csr_cn(const hm_csr *c);
+const hm_names	*hm_csr_names(const hm_csr *c);
+hm_keytype	 hm_csr_keytype(const hm_csr *c);
+/* Human-readable description of what the CSR asks for (caller frees). */
+int		 hm_csr_describe(const hm_csr *c, char **out, hm_err *err);
+void		 hm_csr_free(hm_csr *c);
+
+/* ---- Certificates ------------------------------------------------------ */
+
+typedef struct hm_cert hm_cert;
+
+int		 hm_cert_pem(const hm_cert *c, char **pem, size_t *len,
+		    hm_err *err);
+const unsigned char *hm_cert_der(const hm_cert *c, size_t *len);
+/* Lower-case hex serial, borrowed from c. */
+const char	*hm_cert_serial(const hm_cert *c);
+/* The subject, RFC 4514 form, into buf. */
+void		 hm_cert_subject(const hm_cert *c, char *buf, size_t len);
+time_t		 hm_cert_not_after(const hm_cert *c);
+void		 hm_cert_free(hm_cert *c);
+
+/* ---- The CA ------------------------------------------------------------ */
+
+typedef struct hm_ca hm_ca;		/* a CA directory and its store */
+typedef struct hm_signer hm_signer;	/* one CA, unlocked, ready to sign */
+
+#define HM_ROOT_NAME	"root"
+#define HM_CA_NAME_MAX	64
+
+typedef struct hm_ca_params {
+	const char	*name;		/* intermediates only */
+	const char	*parent;	/* intermediates only; NULL: root */
+	const char	*cn;
+	hm_keytype	 key_type;	/* HM_KEY_NONE: default */
+	int64_t		 validity;	/* seconds; 0: 10y root, 5y inter. */
+	int		 pathlen;	/* -1: none (root) / 0 (intermediate) */
+	const char	*pass;		/* new key's passphrase, or NULL */
+} hm_ca_params;
+
+/* Create DIR, the store and a self-signed root; refuses an existing CA. */
+int		 hm_ca_init(const char *dir, const hm_ca_params *p,
+		    hm_ca **out, hm_err *err);
+int		 hm_ca_open(const char *dir, hm_ca **out, hm_err *err);
+void		 hm_ca_close(hm_ca *ca);
+
+/* Load a CA of ca by name (NULL: root) and unlock its key with pass. */
+int		 hm_ca_signer(hm_ca *ca, const char *name, const char *pass,
+		    hm_signer **out, hm_err *err);
+/* True when the key of the named CA is encrypted. */
+int		 hm_ca_key_encrypted(hm_ca *ca, const char *name);
+void		 hm_signer_free(hm_signer *s);
+
+/*
+ * Create an intermediate signed by parent (an unlocked signer); flags
+ * receives HM_ISSUED_CLAMPED when its validity was cut to the parent's.
+ */
+int		 hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent,
+		    const hm_ca_params *p, hm_cert **out, int *flags,
+		    hm_err *err);
+
+typedef struct hm_ca_info {
+	char		 name[HM_CA_NAME_MAX + 1];
+	char		 parent[HM_CA_NAME_MAX + 1];	/* "" for the root */
+	char		 serial[41];
+	char		 subject[256];
+	int		 pathlen;			/* -1: unlimited */
+	int		 depth;				/* root: 0 */
+	time_t		 not_before, not_after;
+	hm_keytype	 key_type;
+	int		 encrypted;
+} hm_ca_info;
+
+/* What the store knows of the named CA (NULL: root). */
+int		 hm_ca_get_info(hm_ca *ca, const char *name, hm_ca_info *out,
+		    hm_err *err);
+
+typedef int (*hm_ca_cb)(const hm_ca_info *ci, void *arg);
+int		 hm_ca_list(hm_ca *ca, hm_ca_cb cb, void *arg, hm_err *err);
+
+/* Path of the named CA's certificate file (NULL: root); -1 if too long. */
+int		 hm_ca_cert_path(hm_ca *ca, const char *name, char *buf,
+		    size_t len);
+
+/* ---- Issuance ---------------------------------------------------------- */
+
+typedef enum hm_profile_id {
+	HM_PROFILE_NONE = 0,
+	HM_PROFILE_ROOT,
+	HM_PROFILE_INTERMEDIATE,
+	HM_PROFILE_SERVER,
+	HM_PROFILE_CLIENT,
+	HM_PROFILE_BOTH,
+} hm_profile_id;
+
+int		 hm_profile_parse(const char *s, hm_profile_id *out,
+		    hm_err *err);
+const char	*hm_profile_name(hm_profile_id p);
+
+typedef struct hm_issue_req {
+	hm_profile_id	 profile;	/* server, client or both */
+	const hm_csr	*csr;		/* public key, default CN and SANs */
+	const char	*cn;		/* overrides the CSR's CN if set */
+	const hm_names	*sans;		/* override the CSR's SANs if set */
+	int64_t		 validity;	/* seconds; 0: the profile's default */
+} hm_issue_req;
+
+#define HM_ISSUED_CLAMPED	0x01	/* validity cut to the issuer's */
+
+/*
+ * Issue an end-entity certificate: check the request against the profile,
+ * sign, and commit it to the store before returning it.  flags receives
+ * HM_ISSUED_* bits (may be NULL).
+ */
+int		 hm_issue(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+		    int *flags, hm_err *err);
+/*
+ * Issue n certificates and commit them in one store transaction (group
+ * commit); nothing is returned before all of them are durable.  On failure
+ * none is stored and out is untouched.
+ */
+int		 hm_issue_batch(hm_signer *s, const hm_issue_req *reqs,
+		    size_t n, hm_cert **out, hm_err *err);
+
+/*
+ * PEM of the certificates between the signer and the root (the signer's
+ * own certificate first, the root excluded): what follows a leaf in a
+ * chain file.  Caller frees.
+ */
+int		 hm_signer_chain_pem(const hm_signer *s, char **pem,
+		    size_t *len, hm_err *err);
+int		 hm_signer_root_pem(const hm_signer *s, char **pem,
+		    size_t *len, hm_err *err);
+
+/* ---- Inventory --------------------------------------------------------- */
+
+typedef struct hm_cert_info {
+	char		 serial[41];	/* lower-case hex */
+	char		 ca[HM_CA_NAME_MAX + 1];
+	char		 subject[256];
+	char		 issuer[256];
+	char		 sans[1024];	/* "dns:a,ip:10.0.0.1" */
+	char		 profile[16];
+	char		 status[16];	/* "valid" */
+	char		 spki_sha256[65];
+	time_t		 not_before, not_after, issued_at;
+} hm_cert_info;
+
+typedef struct hm_list_filter {
+	const char	*ca;		/* NULL: every CA */
+	time_t		 expiring_before; /* 0: no bound; else now..this */
+	time_t		 now;
+} hm_list_filter;
+
+typedef int (*hm_cert_cb)(const hm_cert_info *ci, void *arg);
+
+/* Call cb for each certificate matching f, soonest expiry first. */
+int		 hm_cert_list(hm_ca *ca, const hm_list_filter *f, hm_cert_cb cb,
+		    void *arg, hm_err *err);
+/* Look up by hex serial (case-insensitive, leading zeros ignored). */
+int		 hm_cert_lookup(hm_ca *ca, const char *serial,
+		    hm_cert_info *info, hm_cert **cert, hm_err *err);
+
+/* ---- Files ------------------------------------------------------------- */
+
+/*
+ * Write data to path atomically (temp file created O_EXCL, fsync, rename
+ * or link, fsync of the directory) with the given mode.  Without
+ * HM_F_FORCE an existing path is never replaced (HM_E_EXISTS).
+ */
+int		 hm_file_write(const char *path, const void *data, size_t len,
+		    unsigned mode, int flags, hm_err *err);
+/* Read at most max bytes; larger files give HM_E_TOOBIG. */
+int		 hm_file_read(const char *path, size_t max, unsigned char **out,
+		    size_t *len, hm_err *err);
+
+/* Wipe and free a secret string. */
+void		 hm_secret_free(char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HALLMARK_H */

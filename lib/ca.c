@@ -1,0 +1,592 @@
+/*
+ * A CA directory: DIR/hallmark.db (the inventory) and, for each CA,
+ * DIR/ca/NAME/{cert.pem,key.pem}.  The store is authoritative for
+ * certificates; the key file is the only copy of each key.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "internal.h"
+
+#define STORE_FILE	"hallmark.db"
+
+int
+hm_ca_file(const hm_ca *ca, const char *name, const char *file, char *buf,
+    size_t len)
+{
+	int	r;
+
+	if (file == NULL)
+		r = snprintf(buf, len, "%s/ca/%s", ca->dir, name);
+	else
+		r = snprintf(buf, len, "%s/ca/%s/%s", ca->dir, name, file);
+	return r < 0 || (size_t)r >= len ? -1 : 0;
+}
+
+int
+hm_ca_cert_path(hm_ca *ca, const char *name, char *buf, size_t len)
+{
+	return hm_ca_file(ca, name == NULL ? HM_ROOT_NAME : name, "cert.pem",
+	    buf, len);
+}
+
+static int
+ca_name_check(const char *name, hm_err *err)
+{
+	size_t	i, n = name == NULL ? 0 : strlen(name);
+
+	if (n == 0 || n > HM_CA_NAME_MAX || !isalnum((unsigned char)name[0]))
+		goto bad;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)name[i]) &&
+		    !isdigit((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_' && name[i] != '.')
+			goto bad;
+	return HM_OK;
+ bad:
+	return hm_seterr(err, HM_E_INVALID, "bad CA name '%.64s' (want 1 to "
+	    "%d of a-z 0-9 . _ -, starting with a letter or digit)",
+	    name == NULL ? "" : name, HM_CA_NAME_MAX);
+}
+
+static hm_ca *
+ca_alloc(const char *dir, hm_err *err)
+{
+	hm_ca	*ca;
+
+	if (strlen(dir) + 64 + HM_CA_NAME_MAX >= HM_PATH_MAX) {
+		hm_seterr(err, HM_E_INVALID, "directory path too long");
+		return NULL;
+	}
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		hm_seterr(err, HM_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	snprintf(ca->dir, sizeof(ca->dir), "%s", dir);
+	return ca;
+}
+
+void
+hm_ca_close(hm_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	hm_store_close(ca->store);
+	free(ca);
+}
+
+int
+hm_ca_open(const char *dir, hm_ca **out, hm_err *err)
+{
+	char	 path[HM_PATH_MAX];
+	hm_ca	*ca;
+	int	 rc;
+
+	if ((ca = ca_alloc(dir, err)) == NULL)
+		return err != NULL ? err->code : HM_E_NOMEM;
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
+	if (access(path, F_OK) == -1) {
+		hm_ca_close(ca);
+		return hm_seterr(err, HM_E_NOTFOUND, "no CA in %s (create one "
+		    "with hallmark init)", dir);
+	}
+	if ((rc = hm_store_open(path, 0, &ca->store, err)) != HM_OK) {
+		hm_ca_close(ca);
+		return rc;
+	}
+	*out = ca;
+	return HM_OK;
+}
+
+/* Fill the fields of ci that come from the certificate itself. */
+static void
+ca_info_from_cert(hm_ca_info *ci, X509 *x, hm_keytype kt)
+{
+	hm_x509_serial_hex(x, ci->serial);
+	hm_name_oneline(X509_get_subject_name(x), ci->subject,
+	    sizeof(ci->subject));
+	ci->not_before = hm_asn1_time_to_time(X509_get0_notBefore(x));
+	ci->not_after = hm_asn1_time_to_time(X509_get0_notAfter(x));
+	ci->key_type = kt;
+}
+
+/*
+ * Write the CA's key and certificate and record both in the store, in
+ * one transaction; on failure nothing of it is left behind.
+ */
+static int
+ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
+    hm_cert *c, hm_err *err)
+{
+	char		 dir[HM_PATH_MAX], kpath[HM_PATH_MAX];
+	char		 cpath[HM_PATH_MAX], *pem = NULL;
+	size_t		 pemlen;
+	hm_cert_rec	 rec;
+	hm_store	*st = ca->store;
+	int		 rc, wrote_key = 0, wrote_cert = 0;
+
+	if (hm_ca_file(ca, ci->name, NULL, dir, sizeof(dir)) == -1 ||
+	    hm_ca_file(ca, ci->name, "key.pem", kpath, sizeof(kpath)) == -1 ||
+	    hm_ca_file(ca, ci->name, "cert.pem", cpath, sizeof(cpath)) == -1)
+		return hm_seterr(err, HM_E_INVALID, "path too long");
+	if ((rc = hm_cert_rec_fill(&rec, c, ci->parent[0] ? ci->parent :
+	    ci->name, ci->depth == 0 ? HM_PROFILE_ROOT :
+	    HM_PROFILE_INTERMEDIATE, NULL, err)) != HM_OK)
+		return rc;
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		return rc;
+	if ((rc = st->ops->ca_insert(st, ci, err)) != HM_OK ||
+	    (rc = st->ops->cert_insert(st, &rec, err)) != HM_OK)
+		goto out;
+	if (mkdir(dir, 0700) == -1) {
+		rc = hm_seterr(err, HM_E_EXISTS, "%s: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = hm_key_save(key, kpath, pass, 0, err)) != HM_OK)
+		goto out;
+	wrote_key = 1;
+	if ((rc = hm_cert_pem(c, &pem, &pemlen, err)) != HM_OK ||
+	    (rc = hm_file_write(cpath, pem, pemlen, 0644, 0, err)) != HM_OK)
+		goto out;
+	wrote_cert = 1;
+	rc = st->ops->commit(st, err);
+ out:
+	if (rc != HM_OK) {
+		st->ops->rollback(st);
+		if (wrote_cert)
+			unlink(cpath);
+		if (wrote_key)
+			unlink(kpath);
+		rmdir(dir);
+	}
+	free(pem);
+	return rc;
+}
+
+/*
+ * Generate a CA's key and sign its certificate for [nb, na]: by parent,
+ * or self-signed when parent is NULL.
+ */
+static int
+ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
+    time_t na, hm_key **keyp, hm_cert **certp, hm_err *err)
+{
+	struct hm_tbs	 t;
+	hm_key		*key = NULL;
+	hm_cert		*c;
+	X509		*x = NULL;
+	X509_PUBKEY	*xpk = NULL;
+	int		 rc;
+
+	if ((rc = hm_key_generate(p->key_type == HM_KEY_NONE ?
+	    HM_KEY_DEFAULT : p->key_type, &key, err)) != HM_OK)
+		return rc;
+	memset(&t, 0, sizeof(t));
+	t.profile = hm_profile_get(parent == NULL ? HM_PROFILE_ROOT :
+	    HM_PROFILE_INTERMEDIATE);
+	if (!X509_PUBKEY_set(&xpk, key->pkey)) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "encoding the key");
+		goto out;
+	}
+	if ((rc = hm_tbs_spki(&t, xpk, err)) != HM_OK)
+		goto out;
+	t.key_type = key->type;
+	t.cn = p->cn;
+	t.pathlen = pathlen;
+	t.not_before = nb;
+	t.not_after = na;
+	if ((rc = hm_sign_cert(&t, parent != NULL ? parent->cert : NULL,
+	    parent != NULL ? parent->pkey : key->pkey,
+	    parent != NULL ? parent->sign_tmpl : NULL, &x, err)) != HM_OK)
+		goto out;
+	if ((c = hm_cert_from_x509(x, err)) == NULL) {
+		rc = err != NULL ? err->code : HM_E_NOMEM;
+		goto out;
+	}
+	*keyp = key;
+	*certp = c;
+	key = NULL;
+ out:
+	X509_PUBKEY_free(xpk);
+	hm_key_free(key);
+	return rc;
+}
+
+int
+hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
+{
+	char		 path[HM_PATH_MAX];
+	hm_ca_info	 ci;
+	hm_ca		*ca = NULL;
+	hm_key		*key = NULL;
+	hm_cert		*c = NULL;
+	time_t		 now = time(NULL);
+	int		 rc, created = 0;
+
+	if ((rc = hm_cn_check(p->cn, err)) != HM_OK ||
+	    (p->pass != NULL && (rc = hm_passphrase_check(p->pass, err)) !=
+	    HM_OK))
+		return rc;
+	if ((ca = ca_alloc(dir, err)) == NULL)
+		return err != NULL ? err->code : HM_E_NOMEM;
+	if ((rc = hm_mkdir_p(dir, 0700, err)) != HM_OK)
+		goto out;
+	snprintf(path, sizeof(path), "%s/ca", dir);
+	if (access(path, F_OK) == 0) {
+		rc = hm_seterr(err, HM_E_EXISTS, "%s already holds a CA; "
+		    "refusing to overwrite it", dir);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
+	if ((rc = hm_store_open(path, 1, &ca->store, err)) != HM_OK) {
+		if (rc == HM_E_EXISTS)
+			hm_seterr(err, rc, "%s already holds a CA; refusing "
+			    "to overwrite it", dir);
+		goto out;
+	}
+	created = 1;
+	snprintf(path, sizeof(path), "%s/ca", dir);
+	if (mkdir(path, 0700) == -1) {
+		rc = hm_seterr(err, HM_E_IO, "mkdir %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = ca_build(p, NULL, p->pathlen, now - HM_BACKDATE, now +
+	    (p->validity > 0 ? p->validity : 10 * HM_YEAR), &key, &c,
+	    err)) != HM_OK)
+		goto out;
+	memset(&ci, 0, sizeof(ci));
+	snprintf(ci.name, sizeof(ci.name), "%s", HM_ROOT_NAME);
+	ci.pathlen = p->pathlen < 0 ? -1 : p->pathlen;
+	ci.depth = 0;
+	ca_info_from_cert(&ci, c->x509, key->type);
+	if ((rc = ca_commit(ca, &ci, key, p->pass, c, err)) != HM_OK)
+		goto out;
+	*out = ca;
+	ca = NULL;
+ out:
+	if (ca != NULL && created) {
+		/* Nothing half-made: drop the store we created. */
+		hm_store_close(ca->store);
+		ca->store = NULL;
+		snprintf(path, sizeof(path), "%s/ca", dir);
+		rmdir(path);
+		snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s-wal", dir, STORE_FILE);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/%s-shm", dir, STORE_FILE);
+		unlink(path);
+	}
+	hm_ca_close(ca);
+	hm_cert_free(c);
+	hm_key_free(key);
+	return rc;
+}
+
+int
+hm_ca_key_encrypted(hm_ca *ca, const char *name)
+{
+	char	path[HM_PATH_MAX];
+
+	if (hm_ca_file(ca, name == NULL ? HM_ROOT_NAME : name, "key.pem", path,
+	    sizeof(path)) == -1)
+		return 0;
+	return hm_key_file_is_encrypted(path);
+}
+
+/* The CA's certificate, as the store holds it. */
+static int
+ca_cert(hm_ca *ca, const hm_ca_info *ci, X509 **out, hm_err *err)
+{
+	unsigned char		*der = NULL;
+	const unsigned char	*p;
+	size_t			 len;
+	X509			*x;
+	int			 rc;
+
+	if ((rc = ca->store->ops->cert_get(ca->store, ci->serial, NULL, &der,
+	    &len, err)) != HM_OK)
+		return rc;
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	free(der);
+	if (x == NULL)
+		return hm_seterr_ssl(err, HM_E_STORE, "store: certificate of "
+		    "CA '%s' does not parse", ci->name);
+	*out = x;
+	return HM_OK;
+}
+
+void
+hm_signer_free(hm_signer *s)
+{
+	if (s == NULL)
+		return;
+	X509_free(s->cert);
+	X509_free(s->root);
+	EVP_PKEY_free(s->pkey);
+	EVP_MD_CTX_free(s->sign_tmpl);
+	sk_X509_pop_free(s->chain, X509_free);
+	free(s);
+}
+
+int
+hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
+    hm_err *err)
+{
+	char		 path[HM_PATH_MAX];
+	hm_signer	*s;
+	hm_ca_info	 ci;
+	hm_key		*key = NULL;
+	X509		*x = NULL;
+	int		 rc, depth;
+
+	if (name == NULL)
+		name = HM_ROOT_NAME;
+	if ((rc = ca_name_check(name, err)) != HM_OK)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	s->ca = ca;
+	if ((rc = ca->store->ops->ca_get(ca->store, name, &s->info,
+	    err)) != HM_OK ||
+	    (rc = ca_cert(ca, &s->info, &s->cert, err)) != HM_OK)
+		goto fail;
+	if ((s->chain = sk_X509_new_null()) == NULL) {
+		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	/* Walk up to the root; depth bounds the walk against a bad store. */
+	ci = s->info;
+	for (depth = 0; ci.parent[0] != '\0'; depth++) {
+		if (depth > 32) {
+			rc = hm_seterr(err, HM_E_STORE, "store: CA chain of "
+			    "'%s' loops", name);
+			goto fail;
+		}
+		if (depth == 0) {
+			if (!X509_up_ref(s->cert) ||
+			    !sk_X509_push(s->chain, s->cert)) {
+				rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+				goto fail;
+			}
+		}
+		if ((rc = ca->store->ops->ca_get(ca->store, ci.parent, &ci,
+		    err)) != HM_OK ||
+		    (rc = ca_cert(ca, &ci, &x, err)) != HM_OK)
+			goto fail;
+		if (ci.parent[0] == '\0') {
+			s->root = x;
+		} else if (!sk_X509_push(s->chain, x)) {
+			X509_free(x);
+			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		x = NULL;
+	}
+	if (s->root == NULL) {
+		if (!X509_up_ref(s->cert)) {
+			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+			goto fail;
+		}
+		s->root = s->cert;
+	}
+	if (hm_ca_file(ca, name, "key.pem", path, sizeof(path)) == -1) {
+		rc = hm_seterr(err, HM_E_INVALID, "path too long");
+		goto fail;
+	}
+	if ((rc = hm_key_load(path, pass, &key, err)) != HM_OK) {
+		if (rc == HM_E_PASSPHRASE)
+			hm_seterr(err, rc, pass == NULL ? "the key of CA '%s' "
+			    "is encrypted: a passphrase is needed" :
+			    "wrong passphrase for the key of CA '%s'", name);
+		goto fail;
+	}
+	if (X509_check_private_key(s->cert, key->pkey) != 1) {
+		rc = hm_seterr(err, HM_E_POLICY, "%s does not match the "
+		    "certificate of CA '%s'", path, name);
+		goto fail;
+	}
+	s->pkey = key->pkey;
+	key->pkey = NULL;
+	if ((rc = hm_sign_ctx_new(s->pkey, &s->sign_tmpl, err)) != HM_OK)
+		goto fail;
+	hm_key_free(key);
+	*out = s;
+	return HM_OK;
+ fail:
+	hm_key_free(key);
+	hm_signer_free(s);
+	return rc;
+}
+
+int
+hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
+    hm_cert **out, int *flags, hm_err *err)
+{
+	hm_ca_info	 ci, tmp;
+	hm_key		*key = NULL;
+	hm_cert		*c = NULL;
+	time_t		 now = time(NULL), nb, na;
+	int		 rc, pathlen, clamped = 0;
+
+	if ((rc = ca_name_check(p->name, err)) != HM_OK ||
+	    (rc = hm_cn_check(p->cn, err)) != HM_OK)
+		return rc;
+	if (p->pass != NULL && (rc = hm_passphrase_check(p->pass, err)) !=
+	    HM_OK)
+		return rc;
+	if (strcmp(p->name, HM_ROOT_NAME) == 0)
+		return hm_seterr(err, HM_E_INVALID, "'%s' is the root's name",
+		    HM_ROOT_NAME);
+	if (ca->store->ops->ca_get(ca->store, p->name, &tmp, NULL) == HM_OK)
+		return hm_seterr(err, HM_E_EXISTS, "a CA named '%s' exists",
+		    p->name);
+	if (parent->info.pathlen == 0)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' has path length 0: "
+		    "it can not sign intermediate CAs", parent->info.name);
+	pathlen = p->pathlen < 0 ? 0 : p->pathlen;
+	if (parent->info.pathlen > 0 && pathlen >= parent->info.pathlen)
+		return hm_seterr(err, HM_E_POLICY, "path length %d is not "
+		    "below the %d of CA '%s'", pathlen, parent->info.pathlen,
+		    parent->info.name);
+	if (parent->info.not_after <= now)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' expired",
+		    parent->info.name);
+	nb = now - HM_BACKDATE;
+	if (nb < parent->info.not_before)
+		nb = parent->info.not_before;
+	na = now + (p->validity > 0 ? p->validity : 5 * HM_YEAR);
+	if (na > parent->info.not_after) {
+		na = parent->info.not_after;
+		clamped = 1;
+	}
+	if ((rc = ca_build(p, parent, pathlen, nb, na, &key, &c, err)) !=
+	    HM_OK)
+		return rc;
+	memset(&ci, 0, sizeof(ci));
+	snprintf(ci.name, sizeof(ci.name), "%s", p->name);
+	snprintf(ci.parent, sizeof(ci.parent), "%s", parent->info.name);
+	ci.pathlen = pathlen;
+	ci.depth = parent->info.depth + 1;
+	ca_info_from_cert(&ci, c->x509, key->type);
+	if ((rc = ca_commit(ca, &ci, key, p->pass, c, err)) != HM_OK)
+		goto out;
+	*out = c;
+	c = NULL;
+	if (flags != NULL)
+		*flags = clamped ? HM_ISSUED_CLAMPED : 0;
+ out:
+	hm_cert_free(c);
+	hm_key_free(key);
+	return rc;
+}
+
+int
+hm_ca_get_info(hm_ca *ca, const char *name, hm_ca_info *out, hm_err *err)
+{
+	hm_ca_info	ci;
+	int		rc;
+
+	if (name == NULL)
+		name = HM_ROOT_NAME;
+	if ((rc = ca->store->ops->ca_get(ca->store, name, &ci, err)) != HM_OK)
+		return rc;
+	ci.encrypted = hm_ca_key_encrypted(ca, name);
+	*out = ci;
+	return HM_OK;
+}
+
+struct list_arg {
+	hm_ca		*ca;
+	hm_ca_cb	 cb;
+	void		*arg;
+};
+
+static int
+list_cb(const hm_ca_info *ci, void *arg)
+{
+	struct list_arg	*la = arg;
+	hm_ca_info	 c = *ci;
+
+	c.encrypted = hm_ca_key_encrypted(la->ca, ci->name);
+	return la->cb(&c, la->arg);
+}
+
+int
+hm_ca_list(hm_ca *ca, hm_ca_cb cb, void *arg, hm_err *err)
+{
+	struct list_arg	la = { ca, cb, arg };
+
+	return ca->store->ops->ca_list(ca->store, list_cb, &la, err);
+}
+
+int
+hm_signer_chain_pem(const hm_signer *s, char **pem, size_t *len,
+    hm_err *err)
+{
+	X509	*v[34];
+	int	 i, n = sk_X509_num(s->chain);
+
+	if (n > 32)
+		return hm_seterr(err, HM_E_INTERNAL, "chain too long");
+	for (i = 0; i < n; i++)
+		v[i] = sk_X509_value(s->chain, i);
+	return hm_x509_pem(v, (size_t)n, pem, len, err);
+}
+
+int
+hm_signer_root_pem(const hm_signer *s, char **pem, size_t *len, hm_err *err)
+{
+	return hm_x509_pem(&s->root, 1, pem, len, err);
+}
+
+int
+hm_cert_list(hm_ca *ca, const hm_list_filter *f, hm_cert_cb cb, void *arg,
+    hm_err *err)
+{
+	return ca->store->ops->cert_list(ca->store, f, cb, arg, err);
+}
+
+int
+hm_cert_lookup(hm_ca *ca, const char *serial, hm_cert_info *info,
+    hm_cert **cert, hm_err *err)
+{
+	char			 norm[41];
+	unsigned char		*der = NULL;
+	const unsigned char	*p;
+	size_t			 len;
+	hm_cert_info		 ci;
+	X509			*x;
+	int			 rc;
+
+	if (hm_serial_normalize(serial, norm, sizeof(norm)) == -1)
+		return hm_seterr(err, HM_E_INVALID, "bad serial '%.64s' (want "
+		    "hex)", serial);
+	if ((rc = ca->store->ops->cert_get(ca->store, norm, &ci,
+	    cert != NULL ? &der : NULL, &len, err)) != HM_OK)
+		return rc;
+	if (cert != NULL) {
+		p = der;
+		x = d2i_X509(NULL, &p, (long)len);
+		free(der);
+		if (x == NULL)
+			return hm_seterr_ssl(err, HM_E_STORE, "store: "
+			    "certificate %s does not parse", norm);
+		if ((*cert = hm_cert_from_x509(x, err)) == NULL)
+			return err != NULL ? err->code : HM_E_NOMEM;
+	}
+	if (info != NULL)
+		*info = ci;
+	return HM_OK;
+}

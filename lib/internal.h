@@ -1,0 +1,192 @@
+/* Private declarations shared by the files of libhallmark. */
+#ifndef HM_INTERNAL_H
+#define HM_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "hallmark/hallmark.h"
+
+#define HM_PATH_MAX	4096
+#define HM_SERIAL_LEN	17	/* bytes: 134 random bits, always positive */
+#define HM_BACKDATE	300	/* seconds of notBefore slack for skew */
+#define HM_YEAR		(365LL * 86400)
+
+/* err.c */
+int	 hm_seterr(hm_err *err, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* As hm_seterr, appending the reason of OpenSSL's newest queued error. */
+int	 hm_seterr_ssl(hm_err *err, int code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* util.c */
+int	 hm_mkdir_p(const char *path, unsigned mode, hm_err *err);
+int	 hm_hex(const unsigned char *b, size_t n, char *out, size_t outlen);
+int	 hm_sha256_hex(const unsigned char *b, size_t n, char out[65]);
+time_t	 hm_asn1_time_to_time(const ASN1_TIME *t);
+int	 hm_serial_normalize(const char *in, char *out, size_t outlen);
+void	 hm_name_oneline(const X509_NAME *n, char *buf, size_t len);
+
+/* key.c */
+struct hm_key {
+	EVP_PKEY	*pkey;
+	hm_keytype	 type;
+};
+hm_keytype	 hm_pkey_type(const EVP_PKEY *pk, hm_err *err);
+hm_key		*hm_key_wrap(EVP_PKEY *pk, hm_keytype t);
+
+/* name.c */
+struct hm_name {
+	hm_name_type	 type;
+	char		*value;
+};
+struct hm_names {
+	struct hm_name	*v;
+	size_t		 n, cap;
+};
+GENERAL_NAMES	*hm_names_to_gens(const hm_names *n, hm_err *err);
+int		 hm_names_from_gens(hm_names *n, const GENERAL_NAMES *g,
+		    hm_err *err);
+int		 hm_names_has_wildcard(const hm_names *n);
+int		 hm_names_join(const hm_names *n, char *buf, size_t len);
+
+/* csr.c */
+struct hm_req_st;	/* the CSR as OpenSSL's ASN.1 templates decode it */
+struct hm_csr {
+	struct hm_req_st	*r;
+	unsigned char		*der;		/* the CSR as received */
+	size_t			 derlen;
+	EVP_PKEY		*pkey;
+	hm_keytype		 type;
+	char			*cn;
+	hm_names		*names;
+	int			 names_unsupported; /* SAN types never issued */
+	/* The SubjectPublicKeyInfo fields, borrowed from r. */
+	const X509_ALGOR	*spki_alg;
+	const unsigned char	*spki_pub;
+	int			 spki_publen;
+};
+
+/* serial.c */
+int	 hm_serial_random(unsigned char out[HM_SERIAL_LEN], hm_err *err);
+
+/* profile.c */
+#define HM_EXT_MAX	8
+struct hm_profile {
+	hm_profile_id	 id;
+	int		 is_ca;
+	int		 wildcard_ok;
+	int		 need_san;
+	int64_t		 default_validity;
+};
+const struct hm_profile *hm_profile_get(hm_profile_id id);
+/*
+ * Add the profile's extensions (basicConstraints, keyUsage, EKU, SKI, AKI)
+ * to x, whose public key must already be set.  pathlen < 0: none.
+ */
+int	 hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
+	    hm_keytype kt, int pathlen, hm_err *err);
+int	 hm_ski_set(X509 *x, hm_err *err);
+
+/* cert.c */
+struct hm_cert {
+	X509		*x509;
+	unsigned char	*der;
+	size_t		 derlen;
+	char		 serial[41];
+};
+hm_cert	*hm_cert_from_x509(X509 *x, hm_err *err);	/* takes x */
+int	 hm_x509_serial_hex(const X509 *x, char out[41]);
+int	 hm_x509_pem(X509 *const *v, size_t n, char **pem, size_t *len,
+	    hm_err *err);
+
+/* store.c: the inventory behind an interface, one backend a file */
+typedef struct hm_store hm_store;
+
+typedef struct hm_cert_rec {
+	hm_cert_info		 info;
+	const unsigned char	*der;
+	size_t			 derlen;
+} hm_cert_rec;
+
+typedef struct hm_ca_rec {
+	hm_ca_info	 info;
+} hm_ca_rec;
+
+struct hm_store_ops {
+	const char	*name;
+	void	(*close)(hm_store *);
+	int	(*begin)(hm_store *, hm_err *);
+	int	(*commit)(hm_store *, hm_err *);
+	void	(*rollback)(hm_store *);
+	/* HM_E_EXISTS when the serial is taken. */
+	int	(*cert_insert)(hm_store *, const hm_cert_rec *, hm_err *);
+	/* der: malloc'd copy, or NULL when derp is NULL */
+	int	(*cert_get)(hm_store *, const char *serial, hm_cert_info *,
+		    unsigned char **derp, size_t *derlen, hm_err *);
+	int	(*cert_list)(hm_store *, const hm_list_filter *, hm_cert_cb,
+		    void *, hm_err *);
+	int	(*ca_insert)(hm_store *, const hm_ca_info *, hm_err *);
+	int	(*ca_get)(hm_store *, const char *name, hm_ca_info *,
+		    hm_err *);
+	int	(*ca_list)(hm_store *, hm_ca_cb, void *, hm_err *);
+};
+
+struct hm_store {
+	const struct hm_store_ops	*ops;
+};
+
+int	 hm_store_open(const char *uri, int create, hm_store **out,
+	    hm_err *err);
+int	 hm_store_sqlite_open(const char *path, int create, hm_store **out,
+	    hm_err *err);
+void	 hm_store_close(hm_store *s);
+
+/* ca.c */
+struct hm_ca {
+	char		 dir[HM_PATH_MAX];
+	hm_store	*store;
+};
+
+struct hm_signer {
+	hm_ca		*ca;
+	hm_ca_info	 info;
+	X509		*cert;
+	EVP_PKEY	*pkey;
+	EVP_MD_CTX	*sign_tmpl;	/* initialised once, copied per cert */
+	STACK_OF(X509)	*chain;		/* up to, excluding, the root */
+	X509		*root;
+};
+int	 hm_ca_file(const hm_ca *ca, const char *name, const char *file,
+	    char *buf, size_t len);
+
+/* issue.c */
+/*
+ * Build and sign a certificate for pubkey under issuer (NULL with self
+ * set: self-signed).  Used for CAs and end entities alike.
+ */
+struct hm_tbs {
+	const struct hm_profile	*profile;
+	/* The subject's SubjectPublicKeyInfo, copied as it came. */
+	const X509_ALGOR	*spki_alg;
+	const unsigned char	*spki_pub;
+	int			 spki_publen;
+	hm_keytype		 key_type;
+	const char		*cn;
+	const hm_names		*sans;
+	time_t			 not_before, not_after;
+	int			 pathlen;
+};
+int	 hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert,
+	    EVP_PKEY *issuer_key, EVP_MD_CTX *tmpl, X509 **out, hm_err *err);
+int	 hm_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **out, hm_err *err);
+/* Point t's SPKI fields into xpk (borrowed). */
+int	 hm_tbs_spki(struct hm_tbs *t, const X509_PUBKEY *xpk, hm_err *err);
+/* Check and sign as hm_issue does, but store nothing (benchmarks). */
+int	 hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+	    hm_err *err);
+int	 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
+	    hm_profile_id p, const hm_names *sans, hm_err *err);
+
+#endif /* HM_INTERNAL_H */

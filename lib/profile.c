@@ -1,0 +1,168 @@
+/* Profiles: the only source of a certificate's extensions. */
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+static const struct hm_profile profiles[] = {
+	{ HM_PROFILE_ROOT,		1, 0, 0, 10 * HM_YEAR },
+	{ HM_PROFILE_INTERMEDIATE,	1, 0, 0, 5 * HM_YEAR },
+	{ HM_PROFILE_SERVER,		0, 1, 1, 90 * 86400 },
+	{ HM_PROFILE_CLIENT,		0, 0, 0, 90 * 86400 },
+	{ HM_PROFILE_BOTH,		0, 1, 1, 90 * 86400 },
+};
+
+static const char *const names[] = {
+	[HM_PROFILE_ROOT] = "root",
+	[HM_PROFILE_INTERMEDIATE] = "intermediate",
+	[HM_PROFILE_SERVER] = "server",
+	[HM_PROFILE_CLIENT] = "client",
+	[HM_PROFILE_BOTH] = "both",
+};
+
+const struct hm_profile *
+hm_profile_get(hm_profile_id id)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].id == id)
+			return &profiles[i];
+	return NULL;
+}
+
+int
+hm_profile_parse(const char *s, hm_profile_id *out, hm_err *err)
+{
+	int	i;
+
+	for (i = HM_PROFILE_SERVER; s != NULL && i <= HM_PROFILE_BOTH; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*out = (hm_profile_id)i;
+			return HM_OK;
+		}
+	return hm_seterr(err, HM_E_INVALID, "unknown profile '%s' (want "
+	    "server, client or both)", s == NULL ? "" : s);
+}
+
+const char *
+hm_profile_name(hm_profile_id p)
+{
+	if (p < HM_PROFILE_ROOT || p > HM_PROFILE_BOTH)
+		return "none";
+	return names[p];
+}
+
+static int
+is_rsa(hm_keytype kt)
+{
+	return kt == HM_KEY_RSA2048 || kt == HM_KEY_RSA3072 ||
+	    kt == HM_KEY_RSA4096;
+}
+
+/* SKI per RFC 7093 method 1: SHA-256 of subjectPublicKey, first 160 bits. */
+int
+hm_ski_set(X509 *x, hm_err *err)
+{
+	const unsigned char	*pk;
+	unsigned char		 md[32];
+	unsigned int		 mdlen = sizeof(md);
+	int			 pklen, ok;
+	ASN1_OCTET_STRING	*ski;
+
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
+	    X509_get_X509_PUBKEY(x)) ||
+	    !EVP_Digest(pk, (size_t)pklen, md, &mdlen, EVP_sha256(), NULL))
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "key identifier");
+	if ((ski = ASN1_OCTET_STRING_new()) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	ok = ASN1_OCTET_STRING_set(ski, md, 20) &&
+	    X509_add1_ext_i2d(x, NID_subject_key_identifier, ski, 0,
+	    X509V3_ADD_REPLACE) == 1;
+	ASN1_OCTET_STRING_free(ski);
+	if (!ok)
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "adding the SKI");
+	return HM_OK;
+}
+
+int
+hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
+    hm_keytype kt, int pathlen, hm_err *err)
+{
+	BASIC_CONSTRAINTS		*bc = NULL;
+	ASN1_BIT_STRING			*ku = NULL;
+	EXTENDED_KEY_USAGE		*eku = NULL;
+	AUTHORITY_KEYID			*aki = NULL;
+	const ASN1_OCTET_STRING		*iski;
+	int				 rc;
+
+	if ((bc = BASIC_CONSTRAINTS_new()) == NULL ||
+	    (ku = ASN1_BIT_STRING_new()) == NULL ||
+	    (aki = AUTHORITY_KEYID_new()) == NULL)
+		goto nomem;
+	bc->ca = p->is_ca ? 0xff : 0;
+	if (p->is_ca && pathlen >= 0) {
+		if ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
+		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
+			goto nomem;
+	}
+	if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, 0) != 1)
+		goto ssl;
+
+	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1))		/* digitalSignature */
+		goto nomem;
+	if (p->is_ca) {
+		if (!ASN1_BIT_STRING_set_bit(ku, 5, 1) ||	/* keyCertSign */
+		    !ASN1_BIT_STRING_set_bit(ku, 6, 1))		/* cRLSign */
+			goto nomem;
+	} else if (is_rsa(kt) && p->id != HM_PROFILE_CLIENT) {
+		/* RSA key transport for TLS 1.2 servers. */
+		if (!ASN1_BIT_STRING_set_bit(ku, 2, 1))	/* keyEncipherment */
+			goto nomem;
+	}
+	if (X509_add1_ext_i2d(x, NID_key_usage, ku, 1, 0) != 1)
+		goto ssl;
+
+	if (!p->is_ca) {
+		if ((eku = sk_ASN1_OBJECT_new_null()) == NULL)
+			goto nomem;
+		if (p->id != HM_PROFILE_CLIENT &&
+		    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_server_auth)))
+			goto nomem;
+		if (p->id != HM_PROFILE_SERVER &&
+		    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_client_auth)))
+			goto nomem;
+		if (X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
+			goto ssl;
+	}
+
+	if ((rc = hm_ski_set(x, err)) != HM_OK)
+		goto out;
+	if (issuer == NULL) {
+		/* Self-signed: x's extension cache predates its own SKI. */
+		aki->keyid = X509_get_ext_d2i(x, NID_subject_key_identifier,
+		    NULL, NULL);
+	} else if ((iski = X509_get0_subject_key_id(issuer)) != NULL)
+		aki->keyid = ASN1_OCTET_STRING_dup(iski);
+	if (aki->keyid == NULL) {
+		rc = hm_seterr(err, HM_E_INTERNAL, "issuer has no subject key "
+		    "identifier");
+		goto out;
+	}
+	if (X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, 0) != 1)
+		goto ssl;
+	rc = HM_OK;
+	goto out;
+ nomem:
+	rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+	goto out;
+ ssl:
+	rc = hm_seterr_ssl(err, HM_E_INTERNAL, "adding extensions");
+ out:
+	BASIC_CONSTRAINTS_free(bc);
+	ASN1_BIT_STRING_free(ku);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	AUTHORITY_KEYID_free(aki);
+	return rc;
+}

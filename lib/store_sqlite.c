@@ -1,0 +1,488 @@
+/*
+ * The embedded store: SQLite in WAL mode with synchronous=FULL, so that a
+ * committed certificate survives a crash, and BEGIN IMMEDIATE, so that
+ * writers queue instead of failing half-way.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "internal.h"
+
+#define BUSY_TIMEOUT_MS	10000
+
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
+    ST_CA_INSERT, ST_CA_GET, ST_MAX };
+
+static const char *const stmt_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_CERT_INSERT] = ("INSERT INTO certs (serial, ca, subject, issuer, "
+	    "sans, not_before, not_after, profile, status, spki_sha256, "
+	    "issued_at, der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
+	[ST_CERT_GET] = ("SELECT serial, ca, subject, issuer, sans, "
+	    "not_before, not_after, profile, status, spki_sha256, issued_at, "
+	    "der FROM certs WHERE serial = ?"),
+	[ST_CA_INSERT] = ("INSERT INTO cas (name, parent, serial, subject, "
+	    "pathlen, depth, not_before, not_after, key_type, created_at) "
+	    "VALUES (?,?,?,?,?,?,?,?,?,?)"),
+	[ST_CA_GET] = ("SELECT name, parent, serial, subject, pathlen, depth, "
+	    "not_before, not_after, key_type FROM cas WHERE name = ?"),
+};
+
+#define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
+	"not_after, profile, status, spki_sha256, issued_at"
+
+/* Schema migrations: entry i takes user_version i to i + 1. */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	("CREATE TABLE cas ("
+	"  name TEXT PRIMARY KEY,"
+	"  parent TEXT REFERENCES cas(name),"
+	"  serial TEXT NOT NULL UNIQUE,"
+	"  subject TEXT NOT NULL,"
+	"  pathlen INTEGER NOT NULL,"
+	"  depth INTEGER NOT NULL,"
+	"  not_before INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE certs ("
+	"  serial TEXT PRIMARY KEY,"
+	"  ca TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  issuer TEXT NOT NULL,"
+	"  sans TEXT NOT NULL,"
+	"  not_before INTEGER NOT NULL,"
+	"  not_after INTEGER NOT NULL,"
+	"  profile TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  spki_sha256 TEXT NOT NULL,"
+	"  issued_at INTEGER NOT NULL,"
+	"  der BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX certs_not_after ON certs (not_after);"
+	"CREATE INDEX certs_ca_not_after ON certs (ca, not_after);"
+	"CREATE INDEX certs_spki ON certs (spki_sha256);"),
+};
+#define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct sqlite_store {
+	hm_store	 base;
+	sqlite3		*db;
+	sqlite3_stmt	*st[ST_MAX];
+	int		 in_tx;
+};
+
+static int
+dberr(hm_err *err, struct sqlite_store *s, const char *what)
+{
+	return hm_seterr(err, HM_E_STORE, "store: %s: %s", what,
+	    sqlite3_errmsg(s->db));
+}
+
+static int
+step_done(struct sqlite_store *s, int i, hm_err *err)
+{
+	int	r = sqlite3_step(s->st[i]);
+
+	sqlite3_reset(s->st[i]);
+	sqlite3_clear_bindings(s->st[i]);
+	if (r != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: %s: %s",
+		    stmt_sql[i], sqlite3_errstr(r));
+	return HM_OK;
+}
+
+static int
+s_begin(hm_store *hs, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	int			 rc;
+
+	if (s->in_tx)
+		return hm_seterr(err, HM_E_INTERNAL, "store: nested "
+		    "transaction");
+	if ((rc = step_done(s, ST_BEGIN, err)) == HM_OK)
+		s->in_tx = 1;
+	return rc;
+}
+
+static int
+s_commit(hm_store *hs, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	int			 rc;
+
+	if ((rc = step_done(s, ST_COMMIT, err)) == HM_OK)
+		s->in_tx = 0;
+	return rc;
+}
+
+static void
+s_rollback(hm_store *hs)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+
+	if (s->in_tx && sqlite3_get_autocommit(s->db) == 0)
+		step_done(s, ST_ROLLBACK, NULL);
+	s->in_tx = 0;
+}
+
+static void
+s_close(hm_store *hs)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	int			 i;
+
+	s_rollback(hs);
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int
+s_cert_insert(hm_store *hs, const hm_cert_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CERT_INSERT];
+	int			 rc;
+
+	sqlite3_bind_text(st, 1, r->info.serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->info.ca, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->info.subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->info.issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->info.sans, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->info.not_before);
+	sqlite3_bind_int64(st, 7, r->info.not_after);
+	sqlite3_bind_text(st, 8, r->info.profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, r->info.status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->info.spki_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, r->info.issued_at);
+	sqlite3_bind_blob(st, 12, r->der, (int)r->derlen, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return hm_seterr(err, HM_E_EXISTS, "store: serial %s is "
+		    "taken", r->info.serial);
+	if (rc != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: recording the "
+		    "certificate: %s", sqlite3_errstr(rc));
+	return HM_OK;
+}
+
+static void
+col_text(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+	const unsigned char	*t = sqlite3_column_text(st, i);
+
+	snprintf(buf, len, "%s", t != NULL ? (const char *)t : "");
+}
+
+static void
+row_to_info(sqlite3_stmt *st, hm_cert_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	col_text(st, 0, ci->serial, sizeof(ci->serial));
+	col_text(st, 1, ci->ca, sizeof(ci->ca));
+	col_text(st, 2, ci->subject, sizeof(ci->subject));
+	col_text(st, 3, ci->issuer, sizeof(ci->issuer));
+	col_text(st, 4, ci->sans, sizeof(ci->sans));
+	ci->not_before = (time_t)sqlite3_column_int64(st, 5);
+	ci->not_after = (time_t)sqlite3_column_int64(st, 6);
+	col_text(st, 7, ci->profile, sizeof(ci->profile));
+	col_text(st, 8, ci->status, sizeof(ci->status));
+	col_text(st, 9, ci->spki_sha256, sizeof(ci->spki_sha256));
+	ci->issued_at = (time_t)sqlite3_column_int64(st, 10);
+}
+
+static int
+s_cert_get(hm_store *hs, const char *serial, hm_cert_info *ci,
+    unsigned char **derp, size_t *derlen, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CERT_GET];
+	const void		*blob;
+	int			 r, rc = HM_OK, n;
+
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_DONE) {
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no certificate with "
+		    "serial %s", serial);
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		rc = dberr(err, s, "looking up a certificate");
+		goto out;
+	}
+	if (ci != NULL)
+		row_to_info(st, ci);
+	if (derp != NULL) {
+		blob = sqlite3_column_blob(st, 11);
+		n = sqlite3_column_bytes(st, 11);
+		if (n <= 0 || (*derp = malloc((size_t)n)) == NULL) {
+			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(*derp, blob, (size_t)n);
+		*derlen = (size_t)n;
+	}
+ out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_cert_list(hm_store *hs, const hm_list_filter *f, hm_cert_cb cb, void *arg,
+    hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = NULL;
+	hm_cert_info		 ci;
+	char			 sql[512];
+	int			 r, rc = HM_OK, i = 1;
+
+	/* Fixed SQL per filter shape, so each can use its index. */
+	snprintf(sql, sizeof(sql), "SELECT " CERT_COLS " FROM certs%s%s%s "
+	    "ORDER BY not_after, serial",
+	    f->ca != NULL || f->expiring_before != 0 ? " WHERE" : "",
+	    f->ca != NULL ? " ca = ?" : "",
+	    f->expiring_before == 0 ? "" : f->ca != NULL ?
+	    " AND not_after > ? AND not_after <= ?" :
+	    " not_after > ? AND not_after <= ?");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return dberr(err, s, "listing");
+	if (f->ca != NULL)
+		sqlite3_bind_text(st, i++, f->ca, -1, SQLITE_STATIC);
+	if (f->expiring_before != 0) {
+		sqlite3_bind_int64(st, i++, f->now);
+		sqlite3_bind_int64(st, i++, f->expiring_before);
+	}
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_info(st, &ci);
+		if ((rc = cb(&ci, arg)) != 0)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, "listing");
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+s_ca_insert(hm_store *hs, const hm_ca_info *ci, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CA_INSERT];
+	int			 r;
+
+	sqlite3_bind_text(st, 1, ci->name, -1, SQLITE_STATIC);
+	if (ci->parent[0] != '\0')
+		sqlite3_bind_text(st, 2, ci->parent, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, ci->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, ci->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, ci->pathlen);
+	sqlite3_bind_int(st, 6, ci->depth);
+	sqlite3_bind_int64(st, 7, ci->not_before);
+	sqlite3_bind_int64(st, 8, ci->not_after);
+	sqlite3_bind_text(st, 9, hm_keytype_name(ci->key_type), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, time(NULL));
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r == SQLITE_CONSTRAINT)
+		return hm_seterr(err, HM_E_EXISTS, "a CA named '%s' exists",
+		    ci->name);
+	if (r != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: recording the CA: "
+		    "%s", sqlite3_errstr(r));
+	return HM_OK;
+}
+
+static void
+row_to_ca(sqlite3_stmt *st, hm_ca_info *ci)
+{
+	char	kt[16];
+
+	memset(ci, 0, sizeof(*ci));
+	col_text(st, 0, ci->name, sizeof(ci->name));
+	col_text(st, 1, ci->parent, sizeof(ci->parent));
+	col_text(st, 2, ci->serial, sizeof(ci->serial));
+	col_text(st, 3, ci->subject, sizeof(ci->subject));
+	ci->pathlen = sqlite3_column_int(st, 4);
+	ci->depth = sqlite3_column_int(st, 5);
+	ci->not_before = (time_t)sqlite3_column_int64(st, 6);
+	ci->not_after = (time_t)sqlite3_column_int64(st, 7);
+	col_text(st, 8, kt, sizeof(kt));
+	if (hm_keytype_parse(kt, &ci->key_type, NULL) != HM_OK)
+		ci->key_type = HM_KEY_NONE;
+}
+
+static int
+s_ca_get(hm_store *hs, const char *name, hm_ca_info *ci, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CA_GET];
+	int			 r, rc = HM_OK;
+
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW)
+		row_to_ca(st, ci);
+	else if (r == SQLITE_DONE)
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no CA named '%s' (see "
+		    "hallmark ca list)", name);
+	else
+		rc = dberr(err, s, "looking up a CA");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_ca_list(hm_store *hs, hm_ca_cb cb, void *arg, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = NULL;
+	hm_ca_info		 ci;
+	int			 r, rc = HM_OK;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name, parent, serial, subject, "
+	    "pathlen, depth, not_before, not_after, key_type FROM cas "
+	    "ORDER BY depth, name", -1, &st, NULL) != SQLITE_OK)
+		return dberr(err, s, "listing CAs");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_ca(st, &ci);
+		if ((rc = cb(&ci, arg)) != 0)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, "listing CAs");
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const struct hm_store_ops sqlite_ops = {
+	.name = "sqlite",
+	.close = s_close,
+	.begin = s_begin,
+	.commit = s_commit,
+	.rollback = s_rollback,
+	.cert_insert = s_cert_insert,
+	.cert_get = s_cert_get,
+	.cert_list = s_cert_list,
+	.ca_insert = s_ca_insert,
+	.ca_get = s_ca_get,
+	.ca_list = s_ca_list,
+};
+
+static int
+exec(struct sqlite_store *s, const char *sql, hm_err *err)
+{
+	char	*msg = NULL;
+	int	 rc = HM_OK;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		rc = hm_seterr(err, HM_E_STORE, "store: %s", msg != NULL ?
+		    msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return rc;
+}
+
+static int
+migrate(struct sqlite_store *s, hm_err *err)
+{
+	sqlite3_stmt	*st = NULL;
+	char		 sql[64];
+	int		 v, rc;
+
+	if ((rc = exec(s, "BEGIN IMMEDIATE", err)) != HM_OK)
+		return rc;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = dberr(err, s, "reading the schema version");
+		goto out;
+	}
+	v = sqlite3_column_int(st, 0);
+	if (v > SCHEMA_VERSION) {
+		rc = hm_seterr(err, HM_E_STORE, "store schema version %d is "
+		    "newer than this hallmark knows (%d): upgrade hallmark",
+		    v, SCHEMA_VERSION);
+		goto out;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		if ((rc = exec(s, migrations[v], err)) != HM_OK)
+			goto out;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if ((rc = exec(s, sql, err)) != HM_OK)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	return exec(s, "COMMIT", err);
+ out:
+	sqlite3_finalize(st);
+	exec(s, "ROLLBACK", NULL);
+	return rc;
+}
+
+int
+hm_store_sqlite_open(const char *path, int create, hm_store **out,
+    hm_err *err)
+{
+	struct sqlite_store	*s;
+	int			 i, rc, fd;
+
+	if (create) {
+		/* Created here, not by SQLite, to get 0600 and O_EXCL. */
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600)) == -1)
+			return hm_seterr(err, errno == EEXIST ? HM_E_EXISTS :
+			    HM_E_IO, "create %s: %s", path, strerror(errno));
+		close(fd);
+	} else if (access(path, F_OK) == -1)
+		return hm_seterr(err, HM_E_NOTFOUND, "no store at %s", path);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	s->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		rc = hm_seterr(err, HM_E_STORE, "store %s: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 0);
+	if ((rc = exec(s, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+	    "PRAGMA trusted_schema = OFF", err)) != HM_OK ||
+	    (rc = migrate(s, err)) != HM_OK)
+		goto fail;
+	for (i = 0; i < ST_MAX; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			rc = dberr(err, s, "preparing statements");
+			goto fail;
+		}
+	*out = &s->base;
+	return HM_OK;
+ fail:
+	for (i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian packages of scripts/debian-packages that are missing.
+set -eu
+here=$(dirname "$0")
+missing=
+for p in $(grep -v '^#' "$here/debian-packages"); do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+sudo=
+[ "$(id -u)" -eq 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing

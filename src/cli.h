@@ -1,0 +1,94 @@
+/* The hallmark CLI: shared declarations. */
+#ifndef HM_CLI_H
+#define HM_CLI_H
+
+#include <getopt.h>
+
+#include "hallmark/hallmark.h"
+
+#define EXIT_USAGE	2
+
+struct cli {
+	const char	*dir;		/* -d, $HALLMARK_DIR or ./hallmark-ca */
+	const char	*verb;		/* for messages: "ca new" */
+};
+
+/* Where a passphrase comes from: an env var, a file, or the terminal. */
+struct passsrc {
+	const char	*env;
+	const char	*file;
+	int		 prompt;
+};
+
+struct cmd {
+	const char	*name;
+	int		(*fn)(struct cli *, int, char **);
+	const char	*usage;		/* one line, after "hallmark " */
+	const char	*help;		/* option lines */
+};
+
+int	 cmd_init(struct cli *, int, char **);
+int	 cmd_ca(struct cli *, int, char **);
+int	 cmd_key(struct cli *, int, char **);
+int	 cmd_csr(struct cli *, int, char **);
+int	 cmd_issue(struct cli *, int, char **);
+int	 cmd_list(struct cli *, int, char **);
+int	 cmd_show(struct cli *, int, char **);
+
+/* util.c */
+int	 fail(const hm_err *err);
+int	 failx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	 usage(const struct cmd *c, int status);
+int	 cmd_getopt(const struct cmd *c, int argc, char **argv,
+	    const char *shortopts, const struct option *lo);
+int	 dispatch(struct cli *g, const struct cmd *tab, size_t n, int argc,
+	    char **argv, const char *group);
+/*
+ * A passphrase from src: NULL in *out when none was asked for.  For a
+ * new key (confirm set) the terminal asks twice; "what" names the key.
+ */
+int	 pass_get(const struct passsrc *src, const char *what, int confirm,
+	    char **out);
+int	 pass_opt(struct passsrc *src, int ch, const char *arg);
+/* No source given, the key encrypted, a terminal on stdin: ask there. */
+void	 pass_auto_prompt(struct passsrc *src, int encrypted);
+int	 keytype_opt(const char *arg, hm_keytype *t);
+int	 duration_opt(const char *arg, int64_t *secs);
+int	 open_ca(struct cli *g, hm_ca **ca);
+/* Unlock a CA for signing, prompting on a terminal if its key needs it. */
+int	 unlock_ca(hm_ca *ca, const char *name, const struct passsrc *src,
+	    hm_signer **s);
+int	 write_out(const char *path, const void *buf, size_t len,
+	    unsigned mode, int flags);
+void	 json_str(const char *s);
+const char *fmt_time(time_t t, char buf[32]);
+
+/* Long options shared by the verbs that take a passphrase. */
+#define OPT_PASS_ENV		0x101
+#define OPT_PASS_FILE		0x102
+#define OPT_PASS_PROMPT		0x103
+#define OPT_CA_PASS_ENV		0x104
+#define OPT_CA_PASS_FILE	0x105
+#define OPT_CA_PASS_PROMPT	0x106
+#define IS_CA_PASS_OPT(ch) \
+	((ch) == OPT_CA_PASS_ENV || (ch) == OPT_CA_PASS_FILE || \
+	(ch) == OPT_CA_PASS_PROMPT)
+#define PASS_OPTIONS \
+	{ "passphrase-env", required_argument, NULL, OPT_PASS_ENV }, \
+	{ "passphrase-file", required_argument, NULL, OPT_PASS_FILE }, \
+	{ "passphrase-prompt", no_argument, NULL, OPT_PASS_PROMPT }
+#define CA_PASS_OPTIONS \
+	{ "ca-passphrase-env", required_argument, NULL, OPT_CA_PASS_ENV }, \
+	{ "ca-passphrase-file", required_argument, NULL, OPT_CA_PASS_FILE }, \
+	{ "ca-passphrase-prompt", no_argument, NULL, OPT_CA_PASS_PROMPT }
+#define PASS_HELP \
+	"  --passphrase-env VAR   encrypt the new key with the passphrase in $VAR\n" \
+	"  --passphrase-file F    ... with the first line of file F\n" \
+	"  --passphrase-prompt    ... with one typed at the terminal (no echo)\n"
+#define CA_PASS_HELP \
+	"  --ca-passphrase-env VAR  passphrase of the signing CA's key, in $VAR\n" \
+	"  --ca-passphrase-file F   ... in the first line of file F\n" \
+	"  --ca-passphrase-prompt   ... typed at the terminal (the default when\n" \
+	"                           the key is encrypted and stdin is a terminal)\n"
+
+#endif

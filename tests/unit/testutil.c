@@ -1,0 +1,106 @@
+/* Shared helpers for the unit tests. */
+#include <sys/wait.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char	tmpdir[256];
+
+static void
+cleanup(void)
+{
+	char	cmd[300];
+
+	if (tmpdir[0] != '\0' && getenv("HM_KEEP_TMP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", tmpdir);
+	}
+}
+
+const char *
+tu_tmpdir(void)
+{
+	if (tmpdir[0] == '\0') {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/hm-unit-XXXXXX");
+		if (mkdtemp(tmpdir) == NULL)
+			abort();
+		atexit(cleanup);
+	}
+	return tmpdir;
+}
+
+const char *
+tu_path(const char *name)
+{
+	static char	buf[8][512];
+	static int	i;
+
+	i = (i + 1) % 8;
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tu_tmpdir(), name);
+	return buf[i];
+}
+
+int
+tu_sh(const char *fmt, ...)
+{
+	char	cmd[4096];
+	va_list	ap;
+	int	r;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = system(cmd);
+	return r == -1 ? -1 : WEXITSTATUS(r);
+}
+
+void
+tu_write(const char *path, const void *data, size_t len)
+{
+	FILE	*f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		fail_msg("create %s", path);
+	if (len > 0 && fwrite(data, 1, len, f) != len)
+		fail_msg("write %s", path);
+	if (fclose(f) != 0)
+		fail_msg("close %s", path);
+}
+
+int
+tu_verify(const hm_signer *s, const hm_cert *c, const char *purpose)
+{
+	static int	 n;
+	char		 name[64], rp[512], cp[512], lp[512];
+	char		*root = NULL, *chain = NULL, *leaf = NULL;
+	size_t		 rlen, clen, llen;
+	hm_err		 err;
+	int		 r;
+
+	n++;
+	HM_CHECK(hm_signer_root_pem(s, &root, &rlen, &err), &err);
+	HM_CHECK(hm_signer_chain_pem(s, &chain, &clen, &err), &err);
+	HM_CHECK(hm_cert_pem(c, &leaf, &llen, &err), &err);
+	snprintf(name, sizeof(name), "verify-%d-root.pem", n);
+	snprintf(rp, sizeof(rp), "%s", tu_path(name));
+	snprintf(name, sizeof(name), "verify-%d-chain.pem", n);
+	snprintf(cp, sizeof(cp), "%s", tu_path(name));
+	snprintf(name, sizeof(name), "verify-%d-cert.pem", n);
+	snprintf(lp, sizeof(lp), "%s", tu_path(name));
+	tu_write(rp, root, rlen);
+	tu_write(cp, chain, clen);
+	tu_write(lp, leaf, llen);
+	/* openssl refuses an -untrusted file without certificates. */
+	r = tu_sh("openssl verify -x509_strict%s%s -CAfile '%s'%s%s%s '%s' "
+	    ">/dev/null", purpose != NULL ? " -purpose " : "",
+	    purpose != NULL ? purpose : "", rp, clen > 0 ? " -untrusted '" : "",
+	    clen > 0 ? cp : "", clen > 0 ? "'" : "", lp);
+	free(root);
+	free(chain);
+	free(leaf);
+	return r;
+}
