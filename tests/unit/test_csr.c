@@ -864,6 +864,63 @@ test_point_off_curve(void **state)
 	parse_refused_free(der, len, HM_E_INVALID);
 }
 
+/* p256's public point, compressed (0x02/0x03 || X), or the point at
+ * infinity (a single 0x00), put into the request before it is signed. */
+static void
+hook_point(X509_REQ *req, int infinity)
+{
+	unsigned char	 pub[65], *enc;
+	size_t		 publen = 0, enclen;
+
+	assert_true(EVP_PKEY_get_octet_string_param(p256->pkey,
+	    OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &publen));
+	assert_int_equal(publen, 65);
+	enclen = infinity ? 1 : 33;
+	enc = OPENSSL_malloc(enclen);
+	assert_non_null(enc);
+	if (infinity)
+		enc[0] = 0x00;
+	else {
+		enc[0] = 0x02 | (pub[64] & 1);
+		memcpy(enc + 1, pub + 1, 32);
+	}
+	assert_true(X509_PUBKEY_set0_param(X509_REQ_get_X509_PUBKEY(req),
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	    OBJ_nid2obj(NID_X9_62_prime256v1), enc, (int)enclen));
+}
+
+static void
+hook_compressed(X509_REQ *req)
+{
+	hook_point(req, 0);
+}
+
+static void
+hook_infinity(X509_REQ *req)
+{
+	hook_point(req, 1);
+}
+
+/*
+ * Only uncompressed points are taken.  The compressed request is correctly
+ * signed, so only its encoding can refuse it; the point at infinity would
+ * be a key whose signatures anyone can make.
+ */
+static void
+test_point_encoding(void **state)
+{
+	static const char	*cn[] = { "web1" };
+	unsigned char		*der;
+	size_t			 len;
+
+	(void)state;
+	der = build_der_hook(p256->pkey, cn, 1, NULL, 0, hook_compressed,
+	    &len);
+	parse_refused_free(der, len, HM_E_INVALID);
+	der = build_der_hook(p256->pkey, cn, 1, NULL, 0, hook_infinity, &len);
+	parse_refused_free(der, len, HM_E_INVALID);
+}
+
 /* A request asking for far more than names: parsed, only names taken. */
 static void
 test_openssl_extensions(void **state)
@@ -979,6 +1036,7 @@ main(void)
 		cmocka_unit_test(test_extreq_twice),
 		cmocka_unit_test(test_bad_version),
 		cmocka_unit_test(test_point_off_curve),
+		cmocka_unit_test(test_point_encoding),
 		cmocka_unit_test(test_openssl_extensions),
 		cmocka_unit_test(test_unsupported_san_types),
 		cmocka_unit_test(test_describe_plain),
