@@ -129,16 +129,16 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 
 	if ((rc = hm_serial_random(serial, err)) != HM_OK)
 		return rc;
-	if ((x = X509_new()) == NULL || (subj = X509_NAME_new()) == NULL ||
-	    (sn = ASN1_INTEGER_new()) == NULL)
+	if ((x = X509_new()) == NULL || (sn = ASN1_INTEGER_new()) == NULL)
 		goto nomem;
 	if (!X509_set_version(x, X509_VERSION_3) ||
 	    !ASN1_STRING_set(sn, serial, sizeof(serial)) ||
 	    !X509_set_serialNumber(x, sn))
 		goto ssl;
+	/* The subject is built in place: X509_set_subject_name() copies. */
+	subj = X509_get_subject_name(x);
 	if (!X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
 	    (const unsigned char *)t->cn, -1, -1, 0) ||
-	    !X509_set_subject_name(x, subj) ||
 	    !X509_set_issuer_name(x, issuer_cert != NULL ?
 	    X509_get_subject_name(issuer_cert) : subj))
 		goto ssl;
@@ -175,7 +175,6 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 	GENERAL_NAMES_free(gens);
 	ASN1_TIME_free(tm);
 	ASN1_INTEGER_free(sn);
-	X509_NAME_free(subj);
 	X509_free(x);
 	return rc;
 }
