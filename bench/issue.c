@@ -11,6 +11,9 @@
  *       100,000 certificates, in process.
  *   (e) the same through the CLI, `hallmark list --expiring 30d`, output
  *       to /dev/null, when the path of the hallmark binary is given.
+ * (a), (b) and (c) are measured in interleaved slices of SLICE seconds, so
+ * that all three see the same machine: on a shared VM the speed drifts
+ * over seconds, and back-to-back runs would put that drift in the ratio.
  * Usage: bench-issue [seconds-per-figure] [store-size] [hallmark-binary]
  */
 #include <sched.h>
@@ -26,6 +29,7 @@
 
 #define NCSR		64
 #define BATCH		256
+#define SLICE		0.25
 
 static double
 now(void)
@@ -45,40 +49,61 @@ die(const char *what, const hm_err *err)
 }
 
 /* (a): sign a TBS-sized message and verify the signature, P-256. */
-static double
-raw_pairs(double secs)
-{
-	unsigned char	 msg[600], sig[128];
-	size_t		 siglen;
-	EVP_PKEY	*k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	EVP_MD_CTX	*sctx = EVP_MD_CTX_new(), *vctx = EVP_MD_CTX_new();
-	EVP_MD_CTX	*tmp = EVP_MD_CTX_new();
-	double		 t0, t;
-	long		 n = 0;
+struct raw {
+	unsigned char	 msg[600];
+	EVP_PKEY	*k;
+	EVP_MD_CTX	*sctx, *vctx, *tmp;
+};
 
-	memset(msg, 0x5a, sizeof(msg));
-	if (k == NULL || sctx == NULL || vctx == NULL || tmp == NULL ||
-	    EVP_DigestSignInit_ex(sctx, NULL, "SHA256", NULL, NULL, k,
+static void
+raw_setup(struct raw *r)
+{
+	memset(r->msg, 0x5a, sizeof(r->msg));
+	r->k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	r->sctx = EVP_MD_CTX_new();
+	r->vctx = EVP_MD_CTX_new();
+	r->tmp = EVP_MD_CTX_new();
+	if (r->k == NULL || r->sctx == NULL || r->vctx == NULL ||
+	    r->tmp == NULL ||
+	    EVP_DigestSignInit_ex(r->sctx, NULL, "SHA256", NULL, NULL, r->k,
 	    NULL) != 1 ||
-	    EVP_DigestVerifyInit_ex(vctx, NULL, "SHA256", NULL, NULL, k,
+	    EVP_DigestVerifyInit_ex(r->vctx, NULL, "SHA256", NULL, NULL, r->k,
 	    NULL) != 1)
 		die("raw setup", NULL);
+}
+
+static void
+raw_free(struct raw *r)
+{
+	EVP_MD_CTX_free(r->tmp);
+	EVP_MD_CTX_free(r->sctx);
+	EVP_MD_CTX_free(r->vctx);
+	EVP_PKEY_free(r->k);
+}
+
+/* Pairs done in about secs seconds; *t gets the time taken. */
+static long
+raw_pairs(struct raw *r, double secs, double *t)
+{
+	unsigned char	 sig[128];
+	size_t		 siglen;
+	double		 t0;
+	long		 n = 0;
+
 	t0 = now();
 	do {
 		/* The fastest honest use: prepared contexts, copied. */
 		siglen = sizeof(sig);
-		if (EVP_MD_CTX_copy_ex(tmp, sctx) != 1 ||
-		    EVP_DigestSign(tmp, sig, &siglen, msg, sizeof(msg)) != 1 ||
-		    EVP_MD_CTX_copy_ex(tmp, vctx) != 1 ||
-		    EVP_DigestVerify(tmp, sig, siglen, msg, sizeof(msg)) != 1)
+		if (EVP_MD_CTX_copy_ex(r->tmp, r->sctx) != 1 ||
+		    EVP_DigestSign(r->tmp, sig, &siglen, r->msg,
+		    sizeof(r->msg)) != 1 ||
+		    EVP_MD_CTX_copy_ex(r->tmp, r->vctx) != 1 ||
+		    EVP_DigestVerify(r->tmp, sig, siglen, r->msg,
+		    sizeof(r->msg)) != 1)
 			die("raw sign/verify", NULL);
 		n++;
-	} while ((t = now() - t0) < secs);
-	EVP_MD_CTX_free(tmp);
-	EVP_MD_CTX_free(sctx);
-	EVP_MD_CTX_free(vctx);
-	EVP_PKEY_free(k);
-	return (double)n / t;
+	} while ((*t = now() - t0) < secs);
+	return n;
 }
 
 struct fixture {
@@ -120,15 +145,21 @@ setup(struct fixture *f, const char *dir)
 	hm_names_free(n);
 }
 
-/* (b) and (c): issuance from CSR bytes, as a server would receive them. */
-static double
-issuance(struct fixture *f, double secs, int store, long *count)
+/*
+ * (b) and (c): issuance from CSR bytes, as a server would receive them,
+ * for about secs seconds and at least min certificates; returns the
+ * count, *t the time taken.  Certificate k of the run (from *seq) gets a
+ * validity of 1 + k % 365 days, for the list figure.
+ */
+static long
+issuance(struct fixture *f, double secs, int store, long min, long *seq,
+    double *t)
 {
 	hm_issue_req	 req[BATCH];
 	hm_csr		*csr[BATCH];
 	hm_cert		*out[BATCH];
 	hm_err		 err;
-	double		 t0, t;
+	double		 t0;
 	long		 n = 0;
 	int		 i, b;
 
@@ -137,14 +168,13 @@ issuance(struct fixture *f, double secs, int store, long *count)
 	do {
 		b = store ? BATCH : 1;
 		for (i = 0; i < b; i++) {
-			int j = (int)((n + i) % NCSR);
+			int j = (int)((*seq + i) % NCSR);
 			if (hm_csr_parse(f->der[j], f->len[j], &csr[i],
 			    &err) != HM_OK)
 				die("parse", &err);
 			req[i].profile = HM_PROFILE_SERVER;
 			req[i].csr = csr[i];
-			/* Spread expiries over a year for the list figure. */
-			req[i].validity = 86400 * (1 + (n + i) % 365);
+			req[i].validity = 86400 * (1 + (*seq + i) % 365);
 		}
 		if (store) {
 			if (hm_issue_batch(f->s, req, (size_t)b, out, &err) !=
@@ -159,10 +189,9 @@ issuance(struct fixture *f, double secs, int store, long *count)
 			hm_csr_free(csr[i]);
 		}
 		n += b;
-	} while ((t = now() - t0) < secs || (count != NULL && n < *count));
-	if (count != NULL)
-		*count = n;
-	return (double)n / t;
+		*seq += b;
+	} while ((*t = now() - t0) < secs || n < min);
+	return n;
 }
 
 static int
@@ -183,7 +212,10 @@ main(int argc, char **argv)
 	char		 dir[] = "/tmp/hm-bench-XXXXXX", cmd[4200];
 	double		 secs = argc > 1 ? atof(argv[1]) : 3.0;
 	long		 want = argc > 2 ? atol(argv[2]) : 100000, have, rows;
-	double		 a, b, c, t0, tl;
+	long		 na, nb, nc, seq;
+	double		 a, b, c, t0, tl, t, ta, tb, tc;
+	struct raw	 r;
+	int		 i;
 
 	/* One core: the figures compare like with like. */
 	CPU_ZERO(&cpus);
@@ -194,10 +226,24 @@ main(int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	setup(&f, dir);
 
-	a = raw_pairs(secs);
-	b = issuance(&f, secs, 0, NULL);
-	have = 0;
-	c = issuance(&f, secs, 1, &have);
+	/* Interleaved slices: (a) (b) (c) (a) (b) (c) ... */
+	raw_setup(&r);
+	na = nb = nc = 0;
+	ta = tb = tc = 0;
+	seq = 0;
+	for (i = 0; i < (int)(secs / SLICE + 0.5) || i < 1; i++) {
+		na += raw_pairs(&r, SLICE, &t);
+		ta += t;
+		nb += issuance(&f, SLICE, 0, 0, &seq, &t);
+		tb += t;
+		nc += issuance(&f, SLICE, 1, 0, &seq, &t);
+		tc += t;
+	}
+	raw_free(&r);
+	have = nc;
+	a = (double)na / ta;
+	b = (double)nb / tb;
+	c = (double)nc / tc;
 	printf("(a) raw OpenSSL P-256 sign+verify     %9.0f pairs/s  "
 	    "(reference)\n", a);
 	printf("(b) issuance from CSR, in process     %9.0f certs/s  "
@@ -206,10 +252,8 @@ main(int argc, char **argv)
 	    "%5.1f %% of (a)  target >= 1500/s\n", BATCH, c, 100 * c / a);
 
 	/* (d): grow the store to `want` certificates, then list. */
-	if (have < want) {
-		have = want - have;
-		issuance(&f, 0, 1, &have);
-	}
+	if (have < want)
+		issuance(&f, 0, 1, want - have, &seq, &t);
 	memset(&lf, 0, sizeof(lf));
 	lf.now = time(NULL);
 	lf.expiring_before = lf.now + 30 * 86400;
@@ -232,7 +276,7 @@ main(int argc, char **argv)
 	}
 	hm_signer_free(f.s);
 	hm_ca_close(f.ca);
-	for (int i = 0; i < NCSR; i++)
+	for (i = 0; i < NCSR; i++)
 		free(f.der[i]);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) == 0 ? 0 : 1;
