@@ -16,36 +16,6 @@ static hm_key	*p256;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	unsigned char	*buf;
-	size_t		 n;
-	FILE		*f;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("fopen %s: %s", path, strerror(errno));
-	if ((buf = malloc(2 * 1024 * 1024 + 1)) == NULL)
-		fail_msg("out of memory");
-	n = fread(buf, 1, 2 * 1024 * 1024, f);
-	fclose(f);
-	buf[n] = '\0';
-	if (len != NULL)
-		*len = n;
-	return buf;
-}
-
-static void
-spew(const char *path, const void *data, size_t len)
-{
-	FILE	*f;
-
-	if ((f = fopen(path, "wb")) == NULL)
-		fail_msg("fopen %s: %s", path, strerror(errno));
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 /* A SAN extension holding one DNS name of len raw bytes. */
 static X509_EXTENSION *
 san_dns_raw(const char *name, int len)
@@ -296,7 +266,7 @@ roundtrip(hm_keytype kt, const char *cn)
 	snprintf(der, sizeof(der), "rt-%s-%s.der", hm_keytype_name(kt),
 	    cn != NULL ? "cn" : "nocn");
 	HM_CHECK(hm_csr_save(c, tu_path(pem), 0, &err), &err);
-	buf = slurp(tu_path(pem), &len);
+	buf = tu_slurp(tu_path(pem), &len);
 	assert_non_null(strstr((char *)buf,
 	    "-----BEGIN CERTIFICATE REQUEST-----\n"));
 	free(buf);
@@ -309,7 +279,7 @@ roundtrip(hm_keytype kt, const char *cn)
 	HM_CHECK(hm_csr_load(tu_path(pem), &c2, &err), &err);
 	check_csr(c2, k, cn);
 	hm_csr_free(c2);
-	buf = slurp(tu_path(pem), &len);
+	buf = tu_slurp(tu_path(pem), &len);
 	HM_CHECK(hm_csr_parse(buf, len, &c2, &err), &err);
 	check_csr(c2, k, cn);
 	hm_csr_free(c2);
@@ -469,11 +439,11 @@ test_garbage(void **state)
 	/* At the cap it is parsed (and refused as noise, not as size). */
 	buf[0] = 0x01;
 	parse_refused(buf, HM_CSR_MAX, HM_E_INVALID);
-	spew(tu_path("big.csr"), buf, 1024 * 1024);
+	tu_write(tu_path("big.csr"), buf, 1024 * 1024);
 	load_refused(tu_path("big.csr"), HM_E_TOOBIG);
-	spew(tu_path("over.csr"), buf, HM_CSR_MAX + 1);
+	tu_write(tu_path("over.csr"), buf, HM_CSR_MAX + 1);
 	load_refused(tu_path("over.csr"), HM_E_TOOBIG);
-	spew(tu_path("empty.csr"), buf, 0);
+	tu_write(tu_path("empty.csr"), buf, 0);
 	load_refused(tu_path("empty.csr"), HM_E_INVALID);
 	load_refused(tu_path("missing.csr"), HM_E_NOTFOUND);
 	free(buf);
@@ -544,7 +514,7 @@ test_not_a_request(void **state)
 	    "-keyout '%s' -out '%s' 2>/dev/null && openssl x509 -in '%s' "
 	    "-outform DER -out '%s'", tu_path("cert.key"), tu_path("cert.pem"),
 	    tu_path("cert.pem"), tu_path("cert.der")), 0);
-	buf = slurp(tu_path("cert.pem"), &len);
+	buf = tu_slurp(tu_path("cert.pem"), &len);
 	assert_non_null(strstr((char *)buf, "BEGIN CERTIFICATE-----"));
 	parse_refused(buf, len, HM_E_INVALID);
 	free(buf);

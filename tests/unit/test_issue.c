@@ -107,19 +107,6 @@ openssl_csr(const char *name, const char *args)
 	return c;
 }
 
-static X509 *
-parse_der(const hm_cert *c)
-{
-	const unsigned char	*p;
-	size_t			 len;
-	X509			*x;
-
-	p = hm_cert_der(c, &len);
-	x = d2i_X509(NULL, &p, (long)len);
-	assert_non_null(x);
-	return x;
-}
-
 /* The SAN of x as "dns:a,ip:b". */
 static void
 san_string(X509 *x, char *buf, size_t len)
@@ -238,7 +225,7 @@ test_csr_extensions_ignored(void **state)
 	req.csr = csr;
 	req.sans = over;
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 
 	assert_non_null(bc = X509_get_ext_d2i(x, NID_basic_constraints, &crit,
 	    NULL));
@@ -265,7 +252,7 @@ test_csr_extensions_ignored(void **state)
 	/* The client profile overrides the EKU the same way. */
 	req.profile = HM_PROFILE_CLIENT;
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	assert_int_equal(eku_mask(x), 2);
 	assert_int_equal(X509_check_ca(x), 0);
 	X509_free(x);
@@ -294,7 +281,7 @@ test_csr_names_used(void **state)
 	req.profile = HM_PROFILE_BOTH;
 	req.csr = csr;
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	san_string(x, buf, sizeof(buf));
 	assert_string_equal(buf, "dns:web.test,dns:alt.test,ip:192.0.2.5");
 	subject_cn(x, buf, sizeof(buf));
@@ -315,7 +302,7 @@ test_csr_names_used(void **state)
 	/* --cn overrides the CSR's CN, the SANs stay the CSR's. */
 	req.cn = "Override CN";
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	subject_cn(x, buf, sizeof(buf));
 	assert_string_equal(buf, "Override CN");
 	san_string(x, buf, sizeof(buf));
@@ -333,7 +320,7 @@ test_csr_names_used(void **state)
 	req.csr = csr;
 	req.profile = HM_PROFILE_SERVER;
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	subject_cn(x, buf, sizeof(buf));
 	assert_string_equal(buf, "first.test");
 	/* Only the CN: the CSR's O is not copied. */
@@ -415,7 +402,7 @@ test_wildcard(void **state)
 	req.sans = w;
 	req.profile = HM_PROFILE_SERVER;
 	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	san_string(x, buf, sizeof(buf));
 	assert_string_equal(buf, "dns:*.x.test");
 	X509_free(x);
@@ -509,7 +496,7 @@ test_validity(void **state)
 	HM_CHECK(hm_issue(root, &req, &c, &fl, &err), &err);
 	t1 = time(NULL);
 	assert_int_equal(fl, 0);
-	x = parse_der(c);
+	x = tu_x509(c);
 	nb = hm_asn1_time_to_time(X509_get0_notBefore(x));
 	na = hm_asn1_time_to_time(X509_get0_notAfter(x));
 	assert_true(nb >= t0 - 300 && nb <= t1 - 300);
@@ -534,7 +521,7 @@ test_validity(void **state)
 	HM_CHECK(hm_issue(root, &req, &c, &fl, &err), &err);
 	assert_int_equal(fl, HM_ISSUED_CLAMPED);
 	assert_int_equal(hm_cert_not_after(c), root->info.not_after);
-	x = parse_der(c);
+	x = tu_x509(c);
 	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(x),
 	    X509_get0_notAfter(root->cert)), 0);
 	X509_free(x);
@@ -554,7 +541,7 @@ test_validity(void **state)
 	fl = 0;
 	HM_CHECK(hm_issue(shortca, &req, &c, &fl, &err), &err);
 	assert_int_equal(fl, HM_ISSUED_CLAMPED);
-	x = parse_der(c);
+	x = tu_x509(c);
 	assert_int_equal(ASN1_TIME_compare(X509_get0_notAfter(x),
 	    X509_get0_notAfter(shortca->cert)), 0);
 	/* notBefore never before the issuer's either. */
@@ -654,7 +641,7 @@ test_serials(void **state)
 		HM_CHECK(hm_issue_batch(root, reqs, BATCH, out, &err), &err);
 		for (i = 0; i < BATCH; i++, j++) {
 			assert_non_null(out[i]);
-			x = parse_der(out[i]);
+			x = tu_x509(out[i]);
 			sn = X509_get0_serialNumber(x);
 			assert_int_equal(ASN1_STRING_length(sn), HM_SERIAL_LEN);
 			assert_int_equal(ASN1_STRING_type(sn), V_ASN1_INTEGER);
@@ -823,7 +810,7 @@ test_depth3_chain(void **state)
 	req.csr = csr;
 	req.profile = HM_PROFILE_BOTH;
 	HM_CHECK(hm_issue(m2, &req, &c, NULL, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	assert_int_equal(X509_check_issued(m2->cert, x), X509_V_OK);
 	X509_free(x);
 	HM_CHECK(hm_signer_chain_pem(m2, &pem, &len, &err), &err);

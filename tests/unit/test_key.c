@@ -32,35 +32,6 @@ enum { I_ED25519, I_P256, I_P384, I_RSA2048 };	/* indices into types */
 /* One key of each type, generated once: RSA 3072 and 4096 are slow. */
 static hm_key	*keys[NTYPES];
 
-/* The whole file as a NUL-terminated string (caller frees). */
-static char *
-slurp(const char *path)
-{
-	char	*buf;
-	size_t	 n;
-	FILE	*f;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		fail_msg("fopen %s: %s", path, strerror(errno));
-	if ((buf = malloc(256 * 1024)) == NULL)
-		fail_msg("out of memory");
-	n = fread(buf, 1, 256 * 1024 - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static void
-spew(const char *path, const void *data, size_t len)
-{
-	FILE	*f;
-
-	if ((f = fopen(path, "wb")) == NULL)
-		fail_msg("fopen %s: %s", path, strerror(errno));
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 static unsigned
 file_mode(const char *path)
 {
@@ -188,7 +159,7 @@ test_save_load_all(void **state)
 		HM_CHECK(hm_key_save(keys[i], tu_path(path), NULL, 0, &err),
 		    &err);
 		assert_int_equal(file_mode(tu_path(path)), 0600);
-		pem = slurp(tu_path(path));
+		pem = (char *)tu_slurp(tu_path(path), NULL);
 		assert_non_null(strstr(pem, "-----BEGIN PRIVATE KEY-----\n"));
 		assert_null(strstr(pem, "ENCRYPTED"));
 		free(pem);
@@ -218,13 +189,13 @@ test_save_refuses_overwrite(void **state)
 
 	(void)state;
 	HM_CHECK(hm_key_save(keys[I_P256], path, NULL, 0, &err), &err);
-	before = slurp(path);
+	before = (char *)tu_slurp(path, NULL);
 	err.msg[0] = '\0';
 	assert_int_equal(hm_key_save(keys[I_ED25519], path, NULL, 0, &err),
 	    HM_E_EXISTS);
 	assert_int_equal(err.code, HM_E_EXISTS);
 	assert_true(strlen(err.msg) > 0);
-	after = slurp(path);
+	after = (char *)tu_slurp(path, NULL);
 	assert_string_equal(before, after);
 	free(after);
 
@@ -248,7 +219,7 @@ check_encrypted(size_t i)
 	snprintf(path, sizeof(path), "enc-%s.pem", types[i].name);
 	HM_CHECK(hm_key_save(keys[i], tu_path(path), PASS, 0, &err), &err);
 	assert_int_equal(file_mode(tu_path(path)), 0600);
-	pem = slurp(tu_path(path));
+	pem = (char *)tu_slurp(tu_path(path), NULL);
 	assert_non_null(strstr(pem,
 	    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
 	assert_null(strstr(pem, "BEGIN PRIVATE KEY"));
@@ -294,7 +265,7 @@ check_encrypted(size_t i)
 	snprintf(asn1, sizeof(asn1), "asn1-%s.txt", types[i].name);
 	assert_int_equal(tu_sh("openssl asn1parse -in '%s' > '%s'",
 	    tu_path(path), tu_path(asn1)), 0);
-	txt = slurp(tu_path(asn1));
+	txt = (char *)tu_slurp(tu_path(asn1), NULL);
 	/*
 	 * OpenSSL 3.0 prints id-scrypt (1.3.6.1.4.1.11591.4.11) by its long
 	 * name "scrypt"; accept either.
@@ -334,7 +305,7 @@ test_traditional_encrypted(void **state)
 	HM_CHECK(hm_key_save(keys[I_RSA2048], plain, NULL, 0, &err), &err);
 	assert_int_equal(tu_sh("openssl rsa -traditional -in '%s' -aes256 "
 	    "-passout pass:" PASS " -out '%s' 2>/dev/null", plain, enc), 0);
-	pem = slurp(enc);
+	pem = (char *)tu_slurp(enc, NULL);
 	assert_non_null(strstr(pem, "Proc-Type: 4,ENCRYPTED"));
 	free(pem);
 	assert_int_equal(hm_key_file_is_encrypted(enc), 1);
@@ -376,14 +347,14 @@ test_garbage(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(rnd); i++)
 		rnd[i] = (unsigned char)(i * 7919 + (i >> 3) * 31);
-	spew(tu_path("garbage.bin"), rnd, sizeof(rnd));
+	tu_write(tu_path("garbage.bin"), rnd, sizeof(rnd));
 	load_refused(tu_path("garbage.bin"), HM_E_INVALID);
 	assert_int_equal(hm_key_file_is_encrypted(tu_path("garbage.bin")), 0);
-	spew(tu_path("garbage.txt"), "hello, I am not a key\n", 22);
+	tu_write(tu_path("garbage.txt"), "hello, I am not a key\n", 22);
 	load_refused(tu_path("garbage.txt"), HM_E_INVALID);
-	spew(tu_path("fake.pem"), fake, sizeof(fake) - 1);
+	tu_write(tu_path("fake.pem"), fake, sizeof(fake) - 1);
 	load_refused(tu_path("fake.pem"), HM_E_INVALID);
-	spew(tu_path("empty.pem"), "", 0);
+	tu_write(tu_path("empty.pem"), "", 0);
 	load_refused(tu_path("empty.pem"), HM_E_INVALID);
 	/* A public key is not a private key. */
 	HM_CHECK(hm_key_save(keys[I_P256], tu_path("pubsrc.pem"), NULL, 0,

@@ -34,19 +34,6 @@ struct fx {
 static struct fx	fx;
 
 static X509 *
-parse_der(const hm_cert *c)
-{
-	const unsigned char	*p;
-	size_t			 len;
-	X509			*x;
-
-	p = hm_cert_der(c, &len);
-	x = d2i_X509(NULL, &p, (long)len);
-	assert_non_null(x);
-	return x;
-}
-
-static X509 *
 signer_x509(const hm_signer *s)
 {
 	return s->cert;
@@ -375,7 +362,7 @@ leaf_case(hm_signer *s, const hm_key *key, hm_profile_id id)
 	w.client = id != HM_PROFILE_SERVER;
 	w.sans[0] = "dns:leaf.example.test";
 	w.sans[1] = "ip:192.0.2.7";
-	x = parse_der(c);
+	x = tu_x509(c);
 	check_exts(x, signer_x509(s), &w);
 	X509_free(x);
 
@@ -455,7 +442,7 @@ test_ca_ec(void **state)
 	/* Root: self-issued, AKI = its own SKI, no pathlen. */
 	HM_CHECK(hm_cert_lookup(fx.ca, fx.root->info.serial, NULL, &c, &err),
 	    &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	ca_case(x, x, -1);
 	X509_free(x);
 	assert_int_equal(tu_verify(fx.root, c, NULL), 0);
@@ -464,7 +451,7 @@ test_ca_ec(void **state)
 	/* Intermediate with pathlen 1: AKI = the root's SKI. */
 	HM_CHECK(hm_cert_lookup(fx.ca, fx.mid->info.serial, NULL, &c, &err),
 	    &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	ca_case(x, signer_x509(fx.root), 1);
 	X509_free(x);
 	assert_int_equal(tu_verify(fx.mid, c, NULL), 0);
@@ -492,7 +479,7 @@ test_ca_rsa(void **state)
 	/* Intermediate with an RSA key and pathlen 0. */
 	HM_CHECK(hm_cert_lookup(fx.ca, fx.rsamid->info.serial, NULL, &c,
 	    &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	ca_case(x, signer_x509(fx.root), 0);
 	X509_free(x);
 	assert_int_equal(tu_verify(fx.rsamid, c, NULL), 0);
@@ -506,7 +493,7 @@ test_ca_rsa(void **state)
 	HM_CHECK(hm_ca_init(tu_path("rsaca"), &p, &ca, &err), &err);
 	HM_CHECK(hm_ca_signer(ca, NULL, NULL, &root, &err), &err);
 	HM_CHECK(hm_cert_lookup(ca, root->info.serial, NULL, &c, &err), &err);
-	x = parse_der(c);
+	x = tu_x509(c);
 	ca_case(x, x, 3);
 	X509_free(x);
 	assert_int_equal(tu_verify(root, c, NULL), 0);

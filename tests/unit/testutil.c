@@ -1,6 +1,7 @@
 /* Shared helpers for the unit tests. */
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,38 @@ tu_write(const char *path, const void *data, size_t len)
 		fail_msg("write %s", path);
 	if (fclose(f) != 0)
 		fail_msg("close %s", path);
+}
+
+unsigned char *
+tu_slurp(const char *path, size_t *len)
+{
+	unsigned char	*buf;
+	size_t		 n;
+	FILE		*f;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		fail_msg("fopen %s: %s", path, strerror(errno));
+	if ((buf = malloc(2 * 1024 * 1024 + 1)) == NULL)
+		fail_msg("out of memory");
+	n = fread(buf, 1, 2 * 1024 * 1024, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+X509 *
+tu_x509(const hm_cert *c)
+{
+	const unsigned char	*p;
+	size_t			 len;
+	X509			*x;
+
+	p = hm_cert_der(c, &len);
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	return x;
 }
 
 int

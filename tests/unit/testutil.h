@@ -20,6 +20,13 @@ int		 tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write len bytes of data to path, replacing it; fails the test on error. */
 void		 tu_write(const char *path, const void *data, size_t len);
 /*
+ * The whole of path (at most 2 MiB), NUL-terminated; its length in *len
+ * when len is not NULL.  The caller frees.
+ */
+unsigned char	*tu_slurp(const char *path, size_t *len);
+/* c decoded by OpenSSL's own d2i_X509 (caller frees). */
+X509		*tu_x509(const hm_cert *c);
+/*
  * Check c, issued by s, with `openssl verify -x509_strict` against s's root
  * and (when not empty) s's chain as untrusted certificates; purpose is
  * "sslserver", "sslclient" or NULL for none.  Returns openssl's exit
