@@ -133,6 +133,9 @@ csr_exts(const hm_csr *c, int *bad)
  * Parameters-only keys of the allowed curves, made once a process: a CSR's
  * point goes into a copy (EVP_PKEY_dup), which is cheap, where
  * EVP_PKEY_fromdata() would build the curve's group again each time.
+ * The library's one piece of process-wide state, and a deliberate one:
+ * written once under pthread_once, read-only after, and a function of
+ * constants only (no configuration lives here).
  */
 static struct {
 	const char	*group;
