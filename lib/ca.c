@@ -138,8 +138,8 @@ ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
 	    hm_ca_file(ca, ci->name, "cert.pem", cpath, sizeof(cpath)) == -1)
 		return hm_seterr(err, HM_E_INVALID, "path too long");
 	if ((rc = hm_cert_rec_fill(&rec, c, ci->parent[0] ? ci->parent :
-	    ci->name, ci->depth == 0 ? HM_PROFILE_ROOT :
-	    HM_PROFILE_INTERMEDIATE, NULL, err)) != HM_OK)
+	    ci->name, hm_profile_name(ci->depth == 0 ? HM_PROFILE_ROOT :
+	    HM_PROFILE_INTERMEDIATE), NULL, err)) != HM_OK)
 		return rc;
 	if ((rc = st->ops->begin(st, err)) != HM_OK)
 		return rc;
@@ -173,23 +173,62 @@ ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
 }
 
 /*
- * Generate a CA's key and sign its certificate for [nb, na]: by parent,
- * or self-signed when parent is NULL.
+ * Sign a CA's certificate for [nb, na]: by parent, or self-signed when
+ * parent is NULL; with the key in *keyp (taken), or a new one.
  */
+/* The subject p asks for: p->subject, or CN=p->cn. */
+static const hm_subject *
+ca_subject(const hm_ca_params *p, hm_subject *buf)
+{
+	if (p->subject != NULL)
+		return p->subject;
+	memset(buf, 0, sizeof(*buf));
+	buf->cn = p->cn;
+	return buf;
+}
+
+static int
+ca_params_check(const hm_ca_params *p, hm_err *err)
+{
+	hm_subject	buf;
+	int		rc;
+
+	if ((rc = hm_subject_check(ca_subject(p, &buf), err)) != HM_OK)
+		return rc;
+	if (p->pass != NULL && (rc = hm_passphrase_check(p->pass, err)) !=
+	    HM_OK)
+		return rc;
+	return HM_OK;
+}
+
 static int
 ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
     time_t na, hm_key **keyp, hm_cert **certp, hm_err *err)
 {
 	struct hm_tbs	 t;
+	hm_subject	 subj;
 	hm_key		*key = NULL;
 	hm_cert		*c;
 	X509		*x = NULL;
 	X509_PUBKEY	*xpk = NULL;
+	NAME_CONSTRAINTS *nc = NULL;
 	int		 rc;
 
-	if ((rc = hm_key_generate(p->key_type == HM_KEY_NONE ?
+	if (p->npermitted + p->nexcluded > 0) {
+		if (parent == NULL)
+			return hm_seterr(err, HM_E_INVALID, "name constraints "
+			    "belong on intermediates, not on the root");
+		if ((rc = hm_nc_new((char *const *)p->permitted, p->npermitted,
+		    (char *const *)p->excluded, p->nexcluded, &nc, err)) !=
+		    HM_OK)
+			return rc;
+	}
+	if (*keyp != NULL) {
+		key = *keyp;	/* re-issue: the CA keeps its key */
+		*keyp = NULL;
+	} else if ((rc = hm_key_generate(p->key_type == HM_KEY_NONE ?
 	    HM_KEY_DEFAULT : p->key_type, &key, err)) != HM_OK)
-		return rc;
+		goto out;
 	memset(&t, 0, sizeof(t));
 	t.profile = hm_profile_get(parent == NULL ? HM_PROFILE_ROOT :
 	    HM_PROFILE_INTERMEDIATE);
@@ -200,8 +239,9 @@ ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
 	if ((rc = hm_tbs_spki(&t, xpk, err)) != HM_OK)
 		goto out;
 	t.key_type = key->type;
-	t.cn = p->cn;
+	t.subject = ca_subject(p, &subj);
 	t.pathlen = pathlen;
+	t.nc = nc;
 	t.not_before = nb;
 	t.not_after = na;
 	if ((rc = hm_sign_cert(&t, parent != NULL ? parent->cert : NULL,
@@ -216,6 +256,7 @@ ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
 	*certp = c;
 	key = NULL;
  out:
+	NAME_CONSTRAINTS_free(nc);
 	X509_PUBKEY_free(xpk);
 	hm_key_free(key);
 	return rc;
@@ -232,9 +273,7 @@ hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
 	time_t		 now = time(NULL);
 	int		 rc, created = 0;
 
-	if ((rc = hm_cn_check(p->cn, err)) != HM_OK ||
-	    (p->pass != NULL && (rc = hm_passphrase_check(p->pass, err)) !=
-	    HM_OK))
+	if ((rc = ca_params_check(p, err)) != HM_OK)
 		return rc;
 	if ((ca = ca_alloc(dir, err)) == NULL)
 		return err != NULL ? err->code : HM_E_NOMEM;
@@ -340,14 +379,15 @@ hm_signer_free(hm_signer *s)
 	free(s);
 }
 
+/*
+ * The named CA's certificates, from the store: the CA's own, the chain up
+ * to (but excluding) the root, and the root; no key (s->pkey NULL).
+ */
 int
-hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
-    hm_err *err)
+hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out, hm_err *err)
 {
-	char		 path[HM_PATH_MAX];
 	hm_signer	*s;
 	hm_ca_info	 ci;
-	hm_key		*key = NULL;
 	X509		*x = NULL;
 	int		 rc, depth;
 
@@ -401,6 +441,32 @@ hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
 		}
 		s->root = s->cert;
 	}
+	s->constrained = X509_get_ext_by_NID(s->root, NID_name_constraints,
+	    -1) >= 0;
+	for (depth = 0; depth < sk_X509_num(s->chain); depth++)
+		if (X509_get_ext_by_NID(sk_X509_value(s->chain, depth),
+		    NID_name_constraints, -1) >= 0)
+			s->constrained = 1;
+	*out = s;
+	return HM_OK;
+ fail:
+	hm_signer_free(s);
+	return rc;
+}
+
+int
+hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
+    hm_err *err)
+{
+	char		 path[HM_PATH_MAX];
+	hm_signer	*s;
+	hm_key		*key = NULL;
+	int		 rc;
+
+	if (name == NULL)
+		name = HM_ROOT_NAME;
+	if ((rc = hm_ca_certs(ca, name, &s, err)) != HM_OK)
+		return rc;
 	if (hm_ca_file(ca, name, "key.pem", path, sizeof(path)) == -1) {
 		rc = hm_seterr(err, HM_E_INVALID, "path too long");
 		goto fail;
@@ -430,6 +496,39 @@ hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
 	return rc;
 }
 
+/*
+ * What parent allows an intermediate of p: its pathlen and validity
+ * window, cut to the parent's (*clamped then set).
+ */
+static int
+inter_window(const hm_signer *parent, const hm_ca_params *p, int *pathlen,
+    time_t *nb, time_t *na, int *clamped, hm_err *err)
+{
+	time_t	now = time(NULL);
+
+	if (parent->info.pathlen == 0)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' has path length 0: "
+		    "it can not sign intermediate CAs", parent->info.name);
+	*pathlen = p->pathlen < 0 ? 0 : p->pathlen;
+	if (parent->info.pathlen > 0 && *pathlen >= parent->info.pathlen)
+		return hm_seterr(err, HM_E_POLICY, "path length %d is not "
+		    "below the %d of CA '%s'", *pathlen, parent->info.pathlen,
+		    parent->info.name);
+	if (parent->info.not_after <= now)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' expired",
+		    parent->info.name);
+	*nb = now - HM_BACKDATE;
+	if (*nb < parent->info.not_before)
+		*nb = parent->info.not_before;
+	*na = now + (p->validity > 0 ? p->validity : 5 * HM_YEAR);
+	*clamped = 0;
+	if (*na > parent->info.not_after) {
+		*na = parent->info.not_after;
+		*clamped = 1;
+	}
+	return HM_OK;
+}
+
 int
 hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
     hm_cert **out, int *flags, hm_err *err)
@@ -437,14 +536,11 @@ hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	hm_ca_info	 ci, tmp;
 	hm_key		*key = NULL;
 	hm_cert		*c = NULL;
-	time_t		 now = time(NULL), nb, na;
-	int		 rc, pathlen, clamped = 0;
+	time_t		 nb, na;
+	int		 rc, pathlen, clamped;
 
 	if ((rc = ca_name_check(p->name, err)) != HM_OK ||
-	    (rc = hm_cn_check(p->cn, err)) != HM_OK)
-		return rc;
-	if (p->pass != NULL && (rc = hm_passphrase_check(p->pass, err)) !=
-	    HM_OK)
+	    (rc = ca_params_check(p, err)) != HM_OK)
 		return rc;
 	if (strcmp(p->name, HM_ROOT_NAME) == 0)
 		return hm_seterr(err, HM_E_INVALID, "'%s' is the root's name",
@@ -452,25 +548,9 @@ hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	if (ca->store->ops->ca_get(ca->store, p->name, &tmp, NULL) == HM_OK)
 		return hm_seterr(err, HM_E_EXISTS, "a CA named '%s' exists",
 		    p->name);
-	if (parent->info.pathlen == 0)
-		return hm_seterr(err, HM_E_POLICY, "CA '%s' has path length 0: "
-		    "it can not sign intermediate CAs", parent->info.name);
-	pathlen = p->pathlen < 0 ? 0 : p->pathlen;
-	if (parent->info.pathlen > 0 && pathlen >= parent->info.pathlen)
-		return hm_seterr(err, HM_E_POLICY, "path length %d is not "
-		    "below the %d of CA '%s'", pathlen, parent->info.pathlen,
-		    parent->info.name);
-	if (parent->info.not_after <= now)
-		return hm_seterr(err, HM_E_POLICY, "CA '%s' expired",
-		    parent->info.name);
-	nb = now - HM_BACKDATE;
-	if (nb < parent->info.not_before)
-		nb = parent->info.not_before;
-	na = now + (p->validity > 0 ? p->validity : 5 * HM_YEAR);
-	if (na > parent->info.not_after) {
-		na = parent->info.not_after;
-		clamped = 1;
-	}
+	if ((rc = inter_window(parent, p, &pathlen, &nb, &na, &clamped,
+	    err)) != HM_OK)
+		return rc;
 	if ((rc = ca_build(p, parent, pathlen, nb, na, &key, &c, err)) !=
 	    HM_OK)
 		return rc;
@@ -487,6 +567,76 @@ hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	if (flags != NULL)
 		*flags = clamped ? HM_ISSUED_CLAMPED : 0;
  out:
+	hm_cert_free(c);
+	hm_key_free(key);
+	return rc;
+}
+
+int
+hm_ca_reissue(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
+    hm_cert **out, int *flags, hm_err *err)
+{
+	char		 path[HM_PATH_MAX], *pem = NULL;
+	size_t		 pemlen;
+	hm_ca_info	 ci;
+	hm_cert_rec	 rec;
+	hm_store	*st = ca->store;
+	hm_subject	 subj;
+	hm_key		*key = NULL;
+	hm_cert		*c = NULL;
+	time_t		 nb, na;
+	int		 rc, pathlen, clamped;
+
+	if ((rc = ca_name_check(p->name, err)) != HM_OK ||
+	    (rc = hm_subject_check(ca_subject(p, &subj), err)) != HM_OK)
+		return rc;
+	if ((rc = st->ops->ca_get(st, p->name, &ci, err)) != HM_OK)
+		return rc;
+	if (strcmp(ci.parent, parent->info.name) != 0)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' is signed by '%s', "
+		    "not '%s': re-issuing keeps the parent", p->name,
+		    ci.parent[0] != '\0' ? ci.parent : "(none)",
+		    parent->info.name);
+	if ((rc = inter_window(parent, p, &pathlen, &nb, &na, &clamped,
+	    err)) != HM_OK)
+		return rc;
+	if (hm_ca_file(ca, p->name, "key.pem", path, sizeof(path)) == -1)
+		return hm_seterr(err, HM_E_INVALID, "path too long");
+	if ((rc = hm_key_load(path, p->pass, &key, err)) != HM_OK) {
+		if (rc == HM_E_PASSPHRASE)
+			hm_seterr(err, rc, p->pass == NULL ? "the key of CA "
+			    "'%s' is encrypted: a passphrase is needed" :
+			    "wrong passphrase for the key of CA '%s'", p->name);
+		return rc;
+	}
+	if ((rc = ca_build(p, parent, pathlen, nb, na, &key, &c, err)) !=
+	    HM_OK)
+		goto out;
+	ci.pathlen = pathlen;
+	ca_info_from_cert(&ci, c->x509, ci.key_type);
+	if ((rc = hm_cert_rec_fill(&rec, c, parent->info.name,
+	    hm_profile_name(HM_PROFILE_INTERMEDIATE), NULL, err)) != HM_OK ||
+	    (rc = hm_cert_pem(c, &pem, &pemlen, err)) != HM_OK)
+		goto out;
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		goto out;
+	if ((rc = st->ops->cert_insert(st, &rec, err)) != HM_OK ||
+	    (rc = st->ops->ca_update(st, &ci, err)) != HM_OK ||
+	    (rc = st->ops->commit(st, err)) != HM_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	/* The store is authoritative; cert.pem is a copy for people. */
+	if (hm_ca_file(ca, p->name, "cert.pem", path, sizeof(path)) == -1 ||
+	    (rc = hm_file_write(path, pem, pemlen, 0644, HM_F_FORCE, err)) !=
+	    HM_OK)
+		goto out;
+	*out = c;
+	c = NULL;
+	if (flags != NULL)
+		*flags = clamped ? HM_ISSUED_CLAMPED : 0;
+ out:
+	free(pem);
 	hm_cert_free(c);
 	hm_key_free(key);
 	return rc;

@@ -122,7 +122,7 @@ hm_cert_pem(const hm_cert *c, char **pem, size_t *len, hm_err *err)
 /* The store's record of c; der is borrowed from c. */
 int
 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
-    hm_profile_id p, const hm_names *sans, hm_err *err)
+    const char *profile, const hm_names *sans, hm_err *err)
 {
 	unsigned char	*spki = NULL;
 	int		 len;
@@ -140,8 +140,9 @@ hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
 	    sizeof(r->info.sans)) == -1)
 		return hm_seterr(err, HM_E_POLICY, "names too long to record "
 		    "(at most %zu characters)", sizeof(r->info.sans) - 1);
-	strncpy(r->info.profile, hm_profile_name(p), sizeof(r->info.profile) -
-	    1);
+	if (strlen(profile) >= sizeof(r->info.profile))
+		return hm_seterr(err, HM_E_INVALID, "profile name too long");
+	strncpy(r->info.profile, profile, sizeof(r->info.profile) - 1);
 	strncpy(r->info.status, "valid", sizeof(r->info.status) - 1);
 	r->info.not_before = hm_asn1_time_to_time(X509_get0_notBefore(c->x509));
 	r->info.not_after = hm_asn1_time_to_time(X509_get0_notAfter(c->x509));

@@ -72,22 +72,46 @@ struct hm_csr {
 int	 hm_serial_random(unsigned char out[HM_SERIAL_LEN], hm_err *err);
 
 /* profile.c */
-#define HM_EXT_MAX	8
 struct hm_profile {
 	hm_profile_id	 id;
+	const char	*name;
 	int		 is_ca;
 	int		 wildcard_ok;
 	int		 need_san;
 	int64_t		 default_validity;
+	unsigned	 ku;		/* HM_KU_*; 0: by key type and EKU */
+	unsigned	 eku;		/* HM_EKU_* */
 };
 const struct hm_profile *hm_profile_get(hm_profile_id id);
+/* A custom profile as a struct hm_profile (borrowing d's name). */
+int	 hm_profile_from_def(const hm_profile_def *d, struct hm_profile *out,
+	    hm_err *err);
+/* The keyUsage bits p grants a key of type kt. */
+unsigned hm_profile_ku(const struct hm_profile *p, hm_keytype kt);
 /*
- * Add the profile's extensions (basicConstraints, keyUsage, EKU, SKI, AKI)
- * to x, whose public key must already be set.  pathlen < 0: none.
+ * Add the profile's extensions (basicConstraints, keyUsage, EKU, SKI, AKI,
+ * and nc when not NULL) to x, whose public key must already be set.
+ * pathlen < 0: none.
  */
 int	 hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
-	    hm_keytype kt, int pathlen, hm_err *err);
+	    hm_keytype kt, int pathlen, NAME_CONSTRAINTS *nc, hm_err *err);
 int	 hm_ski_set(X509 *x, hm_err *err);
+
+/* constraints.c */
+/* Syntax of one constraint: "dns:DOMAIN" or "ip:ADDRESS/PREFIX". */
+int	 hm_constraint_check(const char *spec, hm_err *err);
+int	 hm_nc_new(char *const *permitted, size_t np, char *const *excluded,
+	    size_t ne, NAME_CONSTRAINTS **out, hm_err *err);
+/*
+ * HM_OK when every name of sans, and cn when it looks like a host name and
+ * sans hold no DNS name, passes nc as OpenSSL's verifier checks it; else
+ * HM_E_POLICY naming the first name that does not, and the CA ca.
+ */
+int	 hm_nc_allows(NAME_CONSTRAINTS *nc, const hm_names *sans,
+	    const char *cn, const char *ca, hm_err *err);
+/* The same against the name constraints of CA certificate ca, if any. */
+int	 hm_nc_check_ca(X509 *ca, const char *caname, const hm_names *sans,
+	    const char *cn, hm_err *err);
 
 /* cert.c */
 struct hm_cert {
@@ -130,6 +154,8 @@ struct hm_store_ops {
 	int	(*ca_insert)(hm_store *, const hm_ca_info *, hm_err *);
 	int	(*ca_get)(hm_store *, const char *name, hm_ca_info *,
 		    hm_err *);
+	/* New certificate of an existing CA (serial, subject, dates). */
+	int	(*ca_update)(hm_store *, const hm_ca_info *, hm_err *);
 	int	(*ca_list)(hm_store *, hm_ca_cb, void *, hm_err *);
 };
 
@@ -157,9 +183,13 @@ struct hm_signer {
 	EVP_MD_CTX	*sign_tmpl;	/* initialised once, copied per cert */
 	STACK_OF(X509)	*chain;		/* up to, excluding, the root */
 	X509		*root;
+	int		 constrained;	/* a CA of the chain has NCs */
 };
 int	 hm_ca_file(const hm_ca *ca, const char *name, const char *file,
 	    char *buf, size_t len);
+/* A signer without its key: the CA's certificates only. */
+int	 hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out,
+	    hm_err *err);
 
 /* issue.c */
 /*
@@ -173,10 +203,13 @@ struct hm_tbs {
 	const unsigned char	*spki_pub;
 	int			 spki_publen;
 	hm_keytype		 key_type;
-	const char		*cn;
+	const hm_subject	*subject;
 	const hm_names		*sans;
 	time_t			 not_before, not_after;
 	int			 pathlen;
+	NAME_CONSTRAINTS	*nc;		/* CAs: or NULL */
+	/* End entities: the signer whose chain's constraints must hold. */
+	const struct hm_signer	*signer;
 };
 int	 hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert,
 	    EVP_PKEY *issuer_key, EVP_MD_CTX *tmpl, X509 **out, hm_err *err);
@@ -187,6 +220,8 @@ int	 hm_tbs_spki(struct hm_tbs *t, const X509_PUBKEY *xpk, hm_err *err);
 int	 hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 	    hm_err *err);
 int	 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
-	    hm_profile_id p, const hm_names *sans, hm_err *err);
+	    const char *profile, const hm_names *sans, hm_err *err);
+/* The X509_NAME of s (C, ST, L, O, OU, CN), added to nm. */
+int	 hm_subject_to_name(const hm_subject *s, X509_NAME *nm, hm_err *err);
 
 #endif /* HM_INTERNAL_H */

@@ -115,12 +115,35 @@ sign_x509(X509 *x, EVP_MD_CTX *tmpl, EVP_PKEY *key, hm_err *err)
 	return rc;
 }
 
+/* The names of t against the name constraints of every CA above it. */
+static int
+chain_constraints(const struct hm_tbs *t, hm_err *err)
+{
+	const struct hm_signer	*s = t->signer;
+	X509			*ca;
+	char			 name[256];
+	int			 i, n, rc;
+
+	if (!s->constrained)
+		return HM_OK;
+	/* chain: the signer and the CAs above it, but the root. */
+	n = sk_X509_num(s->chain);
+	for (i = 0; i <= n; i++) {
+		ca = i < n ? sk_X509_value(s->chain, i) : s->root;
+		hm_name_oneline(X509_get_subject_name(ca), name, sizeof(name));
+		if ((rc = hm_nc_check_ca(ca, name, t->sans, t->subject->cn,
+		    err)) != HM_OK)
+			return rc;
+	}
+	return HM_OK;
+}
+
 int
 hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
     EVP_MD_CTX *tmpl, X509 **out, hm_err *err)
 {
 	X509		*x = NULL;
-	X509_NAME	*subj = NULL;
+	X509_NAME	*subj;
 	ASN1_INTEGER	*sn = NULL;
 	ASN1_TIME	*tm = NULL;
 	GENERAL_NAMES	*gens = NULL;
@@ -137,9 +160,9 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 		goto ssl;
 	/* The subject is built in place: X509_set_subject_name() copies. */
 	subj = X509_get_subject_name(x);
-	if (!X509_NAME_add_entry_by_NID(subj, NID_commonName, MBSTRING_UTF8,
-	    (const unsigned char *)t->cn, -1, -1, 0) ||
-	    !X509_set_issuer_name(x, issuer_cert != NULL ?
+	if ((rc = hm_subject_to_name(t->subject, subj, err)) != HM_OK)
+		goto out;
+	if (!X509_set_issuer_name(x, issuer_cert != NULL ?
 	    X509_get_subject_name(issuer_cert) : subj))
 		goto ssl;
 	if ((tm = ASN1_TIME_set(NULL, t->not_before)) == NULL ||
@@ -150,7 +173,7 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 	if ((rc = spki_set(x, t, err)) != HM_OK)
 		goto out;
 	if ((rc = hm_profile_apply(t->profile, x, issuer_cert, t->key_type,
-	    t->pathlen, err)) != HM_OK)
+	    t->pathlen, t->nc, err)) != HM_OK)
 		goto out;
 	if (hm_names_count(t->sans) > 0) {
 		if ((gens = hm_names_to_gens(t->sans, err)) == NULL) {
@@ -160,6 +183,9 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 		if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
 			goto ssl;
 	}
+	/* What the chain's verifiers will check, checked before signing. */
+	if (t->signer != NULL && (rc = chain_constraints(t, err)) != HM_OK)
+		goto out;
 	if ((rc = sign_x509(x, tmpl, issuer_key, err)) != HM_OK)
 		goto out;
 	*out = x;
@@ -182,6 +208,8 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 /* Everything about one request that policy decides, before signing. */
 struct prepared {
 	struct hm_tbs	 tbs;
+	struct hm_profile custom;	/* tbs.profile, for custom profiles */
+	hm_subject	 subject;	/* tbs.subject */
 	int		 clamped;
 };
 
@@ -197,10 +225,15 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 	int			 rc;
 
 	memset(pr, 0, sizeof(*pr));
-	if (req->profile < HM_PROFILE_SERVER ||
+	if (req->profile == HM_PROFILE_CUSTOM) {
+		if ((rc = hm_profile_from_def(req->custom, &pr->custom,
+		    err)) != HM_OK)
+			return rc;
+		p = &pr->custom;
+	} else if (req->profile < HM_PROFILE_SERVER ||
 	    (p = hm_profile_get(req->profile)) == NULL)
 		return hm_seterr(err, HM_E_INVALID, "profile must be server, "
-		    "client or both");
+		    "client, both or a custom one");
 	if (req->csr == NULL)
 		return hm_seterr(err, HM_E_INVALID, "no CSR");
 	sans = hm_names_count(req->sans) > 0 ? req->sans : req->csr->names;
@@ -211,17 +244,21 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 	if (p->need_san && hm_names_count(sans) == 0)
 		return hm_seterr(err, HM_E_POLICY, "a %s certificate needs at "
 		    "least one subject alternative name (--san dns:NAME)",
-		    hm_profile_name(p->id));
+		    p->name);
 	if (!p->wildcard_ok && hm_names_has_wildcard(sans))
 		return hm_seterr(err, HM_E_POLICY, "wildcard names are not "
-		    "issued in %s certificates", hm_profile_name(p->id));
-	cn = req->cn != NULL ? req->cn : req->csr->cn;
+		    "issued in %s certificates", p->name);
+	if (req->subject != NULL)
+		pr->subject = *req->subject;
+	cn = req->subject != NULL && req->subject->cn != NULL ?
+	    req->subject->cn : req->cn != NULL ? req->cn : req->csr->cn;
 	if (cn == NULL && hm_names_get(sans, 0, &nt, &v) == HM_OK)
 		cn = v;
 	if (cn == NULL)
 		return hm_seterr(err, HM_E_INVALID, "no common name: the CSR "
 		    "has none and no --cn was given");
-	if ((rc = hm_cn_check(cn, err)) != HM_OK)
+	pr->subject.cn = cn;
+	if ((rc = hm_subject_check(&pr->subject, err)) != HM_OK)
 		return rc;
 	if (s->info.not_after <= now)
 		return hm_seterr(err, HM_E_POLICY, "CA '%s' expired; it can "
@@ -232,9 +269,10 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 	pr->tbs.spki_pub = req->csr->spki_pub;
 	pr->tbs.spki_publen = req->csr->spki_publen;
 	pr->tbs.key_type = req->csr->type;
-	pr->tbs.cn = cn;
+	pr->tbs.subject = &pr->subject;
 	pr->tbs.sans = sans;
 	pr->tbs.pathlen = -1;
+	pr->tbs.signer = s;
 	pr->tbs.not_before = now - HM_BACKDATE;
 	if (pr->tbs.not_before < s->info.not_before)
 		pr->tbs.not_before = s->info.not_before;
@@ -248,8 +286,8 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 
 /* Sign pr: the certificate and the store's record of it. */
 static int
-build(hm_signer *s, const hm_issue_req *req, const struct prepared *pr,
-    hm_cert **out, hm_cert_rec *rec, hm_err *err)
+build(hm_signer *s, const struct prepared *pr, hm_cert **out,
+    hm_cert_rec *rec, hm_err *err)
 {
 	hm_cert	*c;
 	X509	*x = NULL;
@@ -260,7 +298,7 @@ build(hm_signer *s, const hm_issue_req *req, const struct prepared *pr,
 		return rc;
 	if ((c = hm_cert_from_x509(x, err)) == NULL)
 		return err != NULL ? err->code : HM_E_NOMEM;
-	if ((rc = hm_cert_rec_fill(rec, c, s->info.name, req->profile,
+	if ((rc = hm_cert_rec_fill(rec, c, s->info.name, pr->tbs.profile->name,
 	    pr->tbs.sans, err)) != HM_OK) {
 		hm_cert_free(c);
 		return rc;
@@ -279,20 +317,20 @@ hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 
 	if ((rc = prepare(s, req, time(NULL), &pr, err)) != HM_OK)
 		return rc;
-	return build(s, req, &pr, out, &rec, err);
+	return build(s, &pr, out, &rec, err);
 }
 
 /* Sign pr and insert it inside the caller's transaction. */
 static int
-sign_and_insert(hm_signer *s, const hm_issue_req *req,
-    const struct prepared *pr, hm_cert **out, hm_err *err)
+sign_and_insert(hm_signer *s, const struct prepared *pr, hm_cert **out,
+    hm_err *err)
 {
 	hm_cert_rec	 rec;
 	hm_cert		*c = NULL;
 	int		 rc = HM_E_INTERNAL, try;
 
 	for (try = 0; try < SERIAL_TRIES; try++) {
-		if ((rc = build(s, req, pr, &c, &rec, err)) != HM_OK)
+		if ((rc = build(s, pr, &c, &rec, err)) != HM_OK)
 			return rc;
 		rc = s->ca->store->ops->cert_insert(s->ca->store, &rec, err);
 		if (rc != HM_E_EXISTS)
@@ -327,8 +365,7 @@ hm_issue_batch(hm_signer *s, const hm_issue_req *reqs, size_t n,
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((rc = prepare(s, &reqs[i], now, &pr, err)) != HM_OK ||
-		    (rc = sign_and_insert(s, &reqs[i], &pr, &tmp[i],
-		    err)) != HM_OK) {
+		    (rc = sign_and_insert(s, &pr, &tmp[i], err)) != HM_OK) {
 			st->ops->rollback(st);
 			goto out;
 		}

@@ -62,27 +62,80 @@ utf8_char(const unsigned char *s)
 	return n;
 }
 
-int
-hm_cn_check(const char *cn, hm_err *err)
+/* A subject attribute: 1 to 64 characters of printable UTF-8. */
+static int
+attr_check(const char *what, const char *v, hm_err *err)
 {
-	const unsigned char	*p = (const unsigned char *)cn;
+	const unsigned char	*p = (const unsigned char *)v;
 	size_t			 chars = 0, n;
 
-	if (cn == NULL || *cn == '\0')
-		return hm_seterr(err, HM_E_INVALID, "empty common name");
+	if (v == NULL || *v == '\0')
+		return hm_seterr(err, HM_E_INVALID, "empty %s", what);
 	while (*p != '\0') {
 		if ((n = utf8_char(p)) == 0)
-			return hm_seterr(err, HM_E_INVALID, "common name holds "
-			    "a control character or invalid UTF-8");
+			return hm_seterr(err, HM_E_INVALID, "%s holds a "
+			    "control character or invalid UTF-8", what);
 		p += n;
 		chars++;
 	}
 	if (chars > CN_MAX)
-		return hm_seterr(err, HM_E_INVALID, "common name is %zu "
-		    "characters long (at most %d)", chars, CN_MAX);
-	if (cn[0] == ' ' || p[-1] == ' ')
-		return hm_seterr(err, HM_E_INVALID, "common name starts or "
-		    "ends with a space");
+		return hm_seterr(err, HM_E_INVALID, "%s is %zu characters long "
+		    "(at most %d)", what, chars, CN_MAX);
+	if (v[0] == ' ' || p[-1] == ' ')
+		return hm_seterr(err, HM_E_INVALID, "%s starts or ends with a "
+		    "space", what);
+	return HM_OK;
+}
+
+int
+hm_cn_check(const char *cn, hm_err *err)
+{
+	return attr_check("common name", cn, err);
+}
+
+int
+hm_subject_check(const hm_subject *s, hm_err *err)
+{
+	int	rc;
+
+	if (s->c != NULL && (strlen(s->c) != 2 ||
+	    !isupper((unsigned char)s->c[0]) ||
+	    !isupper((unsigned char)s->c[1])))
+		return hm_seterr(err, HM_E_INVALID, "country '%.8s' is not "
+		    "two capital letters (ISO 3166)", s->c);
+	if ((s->st != NULL && (rc = attr_check("state", s->st, err)) !=
+	    HM_OK) ||
+	    (s->l != NULL && (rc = attr_check("locality", s->l, err)) !=
+	    HM_OK) ||
+	    (s->o != NULL && (rc = attr_check("organization", s->o, err)) !=
+	    HM_OK) ||
+	    (s->ou != NULL && (rc = attr_check("organizational unit", s->ou,
+	    err)) != HM_OK))
+		return rc;
+	return hm_cn_check(s->cn, err);
+}
+
+int
+hm_subject_to_name(const hm_subject *s, X509_NAME *nm, hm_err *err)
+{
+	const struct {
+		int		 nid;
+		const char	*v;
+	} a[] = {
+		{ NID_countryName, s->c },
+		{ NID_stateOrProvinceName, s->st },
+		{ NID_localityName, s->l },
+		{ NID_organizationName, s->o },
+		{ NID_organizationalUnitName, s->ou },
+		{ NID_commonName, s->cn },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		if (a[i].v != NULL && !X509_NAME_add_entry_by_NID(nm, a[i].nid,
+		    MBSTRING_UTF8, (const unsigned char *)a[i].v, -1, -1, 0))
+			return hm_seterr_ssl(err, HM_E_INVALID, "subject "
+			    "attribute '%.64s'", a[i].v);
 	return HM_OK;
 }
 

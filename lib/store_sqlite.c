@@ -16,7 +16,7 @@
 #define BUSY_TIMEOUT_MS	10000
 
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
-    ST_CA_INSERT, ST_CA_GET, ST_MAX };
+    ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_MAX };
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -33,6 +33,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "VALUES (?,?,?,?,?,?,?,?,?,?)"),
 	[ST_CA_GET] = ("SELECT name, parent, serial, subject, pathlen, depth, "
 	    "not_before, not_after, key_type FROM cas WHERE name = ?"),
+	[ST_CA_UPDATE] = ("UPDATE cas SET serial = ?, subject = ?, pathlen = ?, "
+	    "not_before = ?, not_after = ? WHERE name = ?"),
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -311,6 +313,28 @@ s_ca_insert(hm_store *hs, const hm_ca_info *ci, hm_err *err)
 	return HM_OK;
 }
 
+/* A re-issued CA: same name, parent, key; a new certificate. */
+static int
+s_ca_update(hm_store *hs, const hm_ca_info *ci, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CA_UPDATE];
+	int			 rc;
+
+	sqlite3_bind_text(st, 1, ci->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ci->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, ci->pathlen);
+	sqlite3_bind_int64(st, 4, ci->not_before);
+	sqlite3_bind_int64(st, 5, ci->not_after);
+	sqlite3_bind_text(st, 6, ci->name, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_CA_UPDATE, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_NOTFOUND, "no CA named '%s'",
+		    ci->name);
+	return HM_OK;
+}
+
 static void
 row_to_ca(sqlite3_stmt *st, hm_ca_info *ci)
 {
@@ -386,6 +410,7 @@ static const struct hm_store_ops sqlite_ops = {
 	.cert_list = s_cert_list,
 	.ca_insert = s_ca_insert,
 	.ca_get = s_ca_get,
+	.ca_update = s_ca_update,
 	.ca_list = s_ca_list,
 };
 

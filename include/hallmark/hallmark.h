@@ -130,6 +130,17 @@ const char	*hm_name_type_str(hm_name_type t);	/* "dns", "ip", ... */
 /* Common name: 1 to 64 characters of printable UTF-8. */
 int		 hm_cn_check(const char *cn, hm_err *err);
 
+/*
+ * A distinguished name, written C, ST, L, O, OU, CN in that order; NULL
+ * fields are left out.  C is two letters (ISO 3166), the others 1 to 64
+ * characters of printable UTF-8.  CN is required.
+ */
+typedef struct hm_subject {
+	const char	*c, *st, *l, *o, *ou, *cn;
+} hm_subject;
+
+int		 hm_subject_check(const hm_subject *s, hm_err *err);
+
 /* ---- CSRs -------------------------------------------------------------- */
 
 #define HM_CSR_MAX	(64 * 1024)	/* bytes, PEM or DER */
@@ -185,11 +196,20 @@ typedef struct hm_signer hm_signer;	/* one CA, unlocked, ready to sign */
 typedef struct hm_ca_params {
 	const char	*name;		/* intermediates only */
 	const char	*parent;	/* intermediates only; NULL: root */
-	const char	*cn;
+	const char	*cn;		/* the subject when subject is NULL */
+	const hm_subject *subject;	/* or NULL: CN=cn */
 	hm_keytype	 key_type;	/* HM_KEY_NONE: default */
 	int64_t		 validity;	/* seconds; 0: 10y root, 5y inter. */
 	int		 pathlen;	/* -1: none (root) / 0 (intermediate) */
 	const char	*pass;		/* new key's passphrase, or NULL */
+	/*
+	 * Name constraints of an intermediate, "dns:DOMAIN" and
+	 * "ip:ADDRESS/PREFIX": what it and the CAs below it may certify.
+	 */
+	const char *const *permitted;
+	size_t		 npermitted;
+	const char *const *excluded;
+	size_t		 nexcluded;
 } hm_ca_params;
 
 /* Create DIR, the store and a self-signed root; refuses an existing CA. */
@@ -210,6 +230,15 @@ void		 hm_signer_free(hm_signer *s);
  * receives HM_ISSUED_CLAMPED when its validity was cut to the parent's.
  */
 int		 hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent,
+		    const hm_ca_params *p, hm_cert **out, int *flags,
+		    hm_err *err);
+/*
+ * A new certificate for the existing intermediate p->name, signed by its
+ * parent, with the same key (unlocked with p->pass): certificates it has
+ * issued stay valid.  Subject, validity, pathlen and name constraints come
+ * from p; p->key_type is ignored.
+ */
+int		 hm_ca_reissue(hm_ca *ca, hm_signer *parent,
 		    const hm_ca_params *p, hm_cert **out, int *flags,
 		    hm_err *err);
 
@@ -245,16 +274,47 @@ typedef enum hm_profile_id {
 	HM_PROFILE_SERVER,
 	HM_PROFILE_CLIENT,
 	HM_PROFILE_BOTH,
+	HM_PROFILE_CUSTOM,		/* an hm_profile_def */
 } hm_profile_id;
 
 int		 hm_profile_parse(const char *s, hm_profile_id *out,
 		    hm_err *err);
 const char	*hm_profile_name(hm_profile_id p);
 
+/* Key usages and extended key usages an end-entity profile may grant. */
+#define HM_KU_DIGITAL_SIGNATURE	0x01
+#define HM_KU_KEY_ENCIPHERMENT	0x02
+#define HM_KU_KEY_AGREEMENT	0x04
+#define HM_KU_KEY_CERT_SIGN	0x08	/* CAs only */
+#define HM_KU_CRL_SIGN		0x10	/* CAs only */
+
+#define HM_EKU_SERVER		0x01	/* serverAuth */
+#define HM_EKU_CLIENT		0x02	/* clientAuth */
+#define HM_EKU_CODE_SIGNING	0x04	/* codeSigning */
+#define HM_EKU_EMAIL		0x08	/* emailProtection */
+#define HM_EKU_TIME_STAMPING	0x10	/* timeStamping */
+#define HM_EKU_OCSP_SIGNING	0x20	/* OCSPSigning */
+
+/*
+ * An end-entity profile defined by the operator (a hierarchy file's
+ * `profiles`).  key_usage 0: digitalSignature, plus keyEncipherment for
+ * RSA keys of TLS servers.
+ */
+typedef struct hm_profile_def {
+	const char	*name;		/* recorded in the inventory */
+	unsigned	 key_usage;	/* HM_KU_*, not the CA-only ones */
+	unsigned	 eku;		/* HM_EKU_*; at least one */
+	int64_t		 validity;	/* default; 0: 90 days */
+	int		 san_required;
+	int		 wildcards;	/* "*.x" names allowed */
+} hm_profile_def;
+
 typedef struct hm_issue_req {
-	hm_profile_id	 profile;	/* server, client or both */
+	hm_profile_id	 profile;	/* server, client, both or custom */
+	const hm_profile_def *custom;	/* for HM_PROFILE_CUSTOM */
 	const hm_csr	*csr;		/* public key, default CN and SANs */
 	const char	*cn;		/* overrides the CSR's CN if set */
+	const hm_subject *subject;	/* overrides cn and the CSR's CN */
 	const hm_names	*sans;		/* override the CSR's SANs if set */
 	int64_t		 validity;	/* seconds; 0: the profile's default */
 } hm_issue_req;
@@ -294,7 +354,7 @@ typedef struct hm_cert_info {
 	char		 subject[256];
 	char		 issuer[256];
 	char		 sans[1024];	/* "dns:a,ip:10.0.0.1" */
-	char		 profile[16];
+	char		 profile[HM_CA_NAME_MAX + 1];
 	char		 status[16];	/* "valid" */
 	char		 spki_sha256[65];
 	time_t		 not_before, not_after, issued_at;
@@ -314,6 +374,64 @@ int		 hm_cert_list(hm_ca *ca, const hm_list_filter *f, hm_cert_cb cb,
 /* Look up by hex serial (case-insensitive, leading zeros ignored). */
 int		 hm_cert_lookup(hm_ca *ca, const char *serial,
 		    hm_cert_info *info, hm_cert **cert, hm_err *err);
+
+/* ---- Hierarchy files (hallmark.yaml(5)) -------------------------------- */
+
+typedef struct hm_hier hm_hier;
+
+typedef enum hm_step_kind {
+	HM_STEP_ROOT = 1,
+	HM_STEP_CA,		/* an intermediate */
+	HM_STEP_NODE,
+} hm_step_kind;
+
+typedef enum hm_step_action {
+	HM_STEP_KEEP = 1,	/* exists, matches the file, not expiring */
+	HM_STEP_CREATE,
+	HM_STEP_REISSUE,	/* changed or expiring: a new certificate */
+	HM_STEP_UPDATE,		/* node: only its chain or CA bundle file */
+} hm_step_action;
+
+typedef struct hm_step {
+	hm_step_kind	 kind;
+	hm_step_action	 action;
+	const char	*name;		/* borrowed from the hm_hier */
+	char		 why[160];	/* "new", "names changed", ... */
+} hm_step;
+
+/* Where a passphrase comes from, as the file says. */
+typedef enum hm_pass_kind {
+	HM_PASS_NONE = 0,
+	HM_PASS_ENV,		/* value: the variable */
+	HM_PASS_FILE,		/* value: the path */
+	HM_PASS_PROMPT,
+} hm_pass_kind;
+
+/*
+ * The caller's way to a passphrase for what ("CA 'master'", "the key of
+ * node 'web1'"); confirm is set for a new key.  Returns HM_OK with a
+ * malloc'd string in *pass (hallmark wipes and frees it), or an error.
+ */
+typedef int (*hm_pass_cb)(const char *what, hm_pass_kind kind,
+    const char *value, int confirm, char **pass, hm_err *err, void *arg);
+
+/* Load and check a hierarchy file; errors read "FILE:LINE:COL: ...". */
+int		 hm_hier_load(const char *path, hm_hier **out, hm_err *err);
+void		 hm_hier_free(hm_hier *h);
+/*
+ * Compare the file with the CA directory dir (which need not exist) and
+ * decide a step for the root, every intermediate and every node, in the
+ * order they will be taken.  The steps are borrowed from h.  Reads only.
+ */
+int		 hm_hier_plan(hm_hier *h, const char *dir,
+		    const hm_step **steps, size_t *n, hm_err *err);
+/*
+ * Carry out the plan hm_hier_plan made for dir.  Each step is complete
+ * (store committed, files replaced atomically) before the next begins; on
+ * an error the steps before it stay done and a new plan resumes.
+ */
+int		 hm_hier_apply(hm_hier *h, const char *dir, hm_pass_cb cb,
+		    void *arg, hm_err *err);
 
 /* ---- Files ------------------------------------------------------------- */
 

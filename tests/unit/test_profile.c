@@ -284,7 +284,8 @@ test_parse_and_name(void **state)
 	assert_string_equal(hm_profile_name(HM_PROFILE_CLIENT), "client");
 	assert_string_equal(hm_profile_name(HM_PROFILE_BOTH), "both");
 	assert_string_equal(hm_profile_name(HM_PROFILE_NONE), "none");
-	assert_string_equal(hm_profile_name((hm_profile_id)6), "none");
+	assert_string_equal(hm_profile_name(HM_PROFILE_CUSTOM), "custom");
+	assert_string_equal(hm_profile_name((hm_profile_id)7), "none");
 	assert_string_equal(hm_profile_name((hm_profile_id)-1), "none");
 
 	/* Round trip of the names users may type. */
@@ -551,7 +552,7 @@ test_apply_direct(void **state)
 	/* A leaf profile ignores any pathlen it is given. */
 	x = bare_cert(k, "leaf");
 	HM_CHECK(hm_profile_apply(hm_profile_get(HM_PROFILE_SERVER), x,
-	    signer_x509(fx.root), HM_KEY_P256, 3, &err), &err);
+	    signer_x509(fx.root), HM_KEY_P256, 3, NULL, &err), &err);
 	assert_non_null(bc = X509_get_ext_d2i(x, NID_basic_constraints, NULL,
 	    NULL));
 	assert_false(bc->ca);
@@ -564,7 +565,7 @@ test_apply_direct(void **state)
 	issuer = bare_cert(k, "no ski");
 	x = bare_cert(k, "leaf");
 	assert_int_equal(hm_profile_apply(hm_profile_get(HM_PROFILE_CLIENT),
-	    x, issuer, HM_KEY_P256, -1, &err), HM_E_INTERNAL);
+	    x, issuer, HM_KEY_P256, -1, NULL, &err), HM_E_INTERNAL);
 	assert_int_equal(err.code, HM_E_INTERNAL);
 	assert_non_null(strstr(err.msg, "subject key identifier"));
 	X509_free(x);
@@ -573,7 +574,7 @@ test_apply_direct(void **state)
 	/* Self-issued CA: AKI from its own new SKI, pathlen 0 kept. */
 	x = bare_cert(k, "self");
 	HM_CHECK(hm_profile_apply(hm_profile_get(HM_PROFILE_ROOT), x, NULL,
-	    HM_KEY_P256, 0, &err), &err);
+	    HM_KEY_P256, 0, NULL, &err), &err);
 	assert_true(X509_sign(x, k->pkey, EVP_sha256()) > 0);
 	x = reparse(x);
 	ca_case(x, x, 0);
