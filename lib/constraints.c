@@ -66,7 +66,7 @@ subtree(const char *spec, GENERAL_SUBTREE **out, hm_err *err)
 	hm_name_type		 t;
 	const char		*dns;
 	unsigned char		 ip[32];
-	int			 iplen, rc;
+	int			 iplen = 0, rc;
 
 	if (strncasecmp(spec, "dns:", 4) == 0) {
 		if (strchr(spec, '*') != NULL || spec[4] == '.')
