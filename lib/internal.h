@@ -113,6 +113,31 @@ int	 hm_nc_allows(NAME_CONSTRAINTS *nc, const hm_names *sans,
 int	 hm_nc_check_ca(X509 *ca, const char *caname, const hm_names *sans,
 	    const char *cn, hm_err *err);
 
+/* lint.c: what a certificate says, as the rules read it. */
+struct hm_lint_view {
+	int		 is_ca;
+	int		 bc_present, bc_critical;
+	int		 ku_present, ku_critical;
+	unsigned	 ku;			/* HM_KU_* */
+	int		 eku_present;
+	unsigned	 eku;			/* HM_EKU_* */
+	const hm_names	*sans;
+	size_t		 nsans;
+	hm_keytype	 kt;			/* NONE: not allowed */
+	char		 key_problem[128];
+	int		 serial_positive;
+	size_t		 serial_len;
+	time_t		 not_before, not_after;
+	int		 issuer_known;
+	time_t		 issuer_not_before, issuer_not_after;
+};
+/*
+ * Run the rules on v: cb (may be NULL) gets each finding; the first goes
+ * to first as "rule: message".  Returns the number of findings.
+ */
+int	 hm_lint_rules(const struct hm_lint_view *v, hm_lint_cb cb, void *arg,
+	    char *first, size_t firstlen);
+
 /* cert.c */
 struct hm_cert {
 	X509		*x509;

@@ -138,6 +138,38 @@ chain_constraints(const struct hm_tbs *t, hm_err *err)
 	return HM_OK;
 }
 
+/* The lint rules on what t is about to become: a finding refuses it. */
+static int
+lint_tbs(const struct hm_tbs *t, hm_err *err)
+{
+	struct hm_lint_view	v;
+	char			first[HM_ERR_MSG_MAX];
+
+	memset(&v, 0, sizeof(v));
+	v.is_ca = t->profile->is_ca;
+	v.bc_present = v.bc_critical = 1;
+	v.ku_present = v.ku_critical = 1;
+	v.ku = hm_profile_ku(t->profile, t->key_type);
+	v.eku_present = !t->profile->is_ca;
+	v.eku = t->profile->eku;
+	v.sans = t->sans;
+	v.nsans = hm_names_count(t->sans);
+	v.kt = t->key_type;
+	v.serial_positive = 1;
+	v.serial_len = HM_SERIAL_LEN;
+	v.not_before = t->not_before;
+	v.not_after = t->not_after;
+	if (t->signer != NULL) {
+		v.issuer_known = 1;
+		v.issuer_not_before = t->signer->info.not_before;
+		v.issuer_not_after = t->signer->info.not_after;
+	}
+	if (hm_lint_rules(&v, NULL, NULL, first, sizeof(first)) > 0)
+		return hm_seterr(err, HM_E_POLICY, "refused before signing: "
+		    "%.200s", first);
+	return HM_OK;
+}
+
 int
 hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
     EVP_MD_CTX *tmpl, X509 **out, hm_err *err)
@@ -183,8 +215,9 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 		if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
 			goto ssl;
 	}
-	/* What the chain's verifiers will check, checked before signing. */
-	if (t->signer != NULL && (rc = chain_constraints(t, err)) != HM_OK)
+	/* What lint and the chain's verifiers check, before signing. */
+	if ((rc = lint_tbs(t, err)) != HM_OK ||
+	    (t->signer != NULL && (rc = chain_constraints(t, err)) != HM_OK))
 		goto out;
 	if ((rc = sign_x509(x, tmpl, issuer_key, err)) != HM_OK)
 		goto out;

@@ -34,6 +34,7 @@ int	 cmd_csr(struct cli *, int, char **);
 int	 cmd_issue(struct cli *, int, char **);
 int	 cmd_list(struct cli *, int, char **);
 int	 cmd_show(struct cli *, int, char **);
+int	 cmd_lint(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);

@@ -7,16 +7,89 @@
 
 static const struct cmd cmd = { "init", NULL,
     "init --cn NAME [--key-type T] [--validity 10y] [--pathlen N] "
-    "[--passphrase-env VAR]",
+    "[--passphrase-env VAR] | init --config FILE [--dry-run]",
     "Create DIR, a self-signed root CA and the inventory store.\n"
-    "Refuses to touch a directory that already holds a CA.\n\n"
-    "  --cn NAME              the root's common name (required)\n"
+    "Refuses to touch a directory that already holds a CA.\n"
+    "With --config, build the whole hierarchy FILE describes (see\n"
+    "hallmark.yaml(5)): print a plan, then create what is missing and\n"
+    "re-issue what changed or expires soon; a second run changes nothing.\n\n"
+    "  --config FILE          the hierarchy file\n"
+    "  --dry-run              with --config: print the plan only\n"
+    "  --cn NAME              the root's common name (required without "
+    "--config)\n"
     "  --key-type T           ed25519, p256 (default), p384, rsa2048, "
     "rsa3072, rsa4096\n"
     "  --validity D           lifetime, e.g. 10y (default), 3650d\n"
     "  --pathlen N            limit the depth of intermediates below the "
     "root\n"
     PASS_HELP };
+
+/* The passphrase sources of a hierarchy file, through pass_get. */
+static int
+hier_pass(const char *what, hm_pass_kind kind, const char *value,
+    int confirm, char **pass, hm_err *err, void *arg)
+{
+	struct passsrc	ps = { 0 };
+
+	(void)arg;
+	if (kind == HM_PASS_ENV)
+		ps.env = value;
+	else if (kind == HM_PASS_FILE)
+		ps.file = value;
+	else if (kind == HM_PASS_PROMPT)
+		ps.prompt = 1;
+	if (pass_get(&ps, what, confirm, pass) != 0 || *pass == NULL) {
+		err->code = HM_E_PASSPHRASE;
+		snprintf(err->msg, sizeof(err->msg), "no passphrase for %s",
+		    what);
+		return HM_E_PASSPHRASE;
+	}
+	return HM_OK;
+}
+
+static int
+init_config(struct cli *g, const char *config, int dry)
+{
+	static const char *const kinds[] = {
+		[HM_STEP_ROOT] = "root", [HM_STEP_CA] = "ca",
+		[HM_STEP_NODE] = "node",
+	};
+	static const char *const acts[] = {
+		[HM_STEP_KEEP] = "keep", [HM_STEP_CREATE] = "create",
+		[HM_STEP_REISSUE] = "re-issue", [HM_STEP_UPDATE] = "update",
+	};
+	const hm_step	*st;
+	hm_hier		*h;
+	hm_err		 err;
+	size_t		 i, n, todo = 0;
+	int		 rc;
+
+	if (hm_hier_load(config, &h, &err) != HM_OK)
+		return fail(&err);
+	if (hm_hier_plan(h, g->dir, &st, &n, &err) != HM_OK) {
+		hm_hier_free(h);
+		return fail(&err);
+	}
+	printf("plan for %s from %s:\n", g->dir, config);
+	for (i = 0; i < n; i++) {
+		printf("  %-9s %-5s %-24s %s\n", acts[st[i].action],
+		    kinds[st[i].kind], st[i].name, st[i].why);
+		if (st[i].action != HM_STEP_KEEP)
+			todo++;
+	}
+	if (todo == 0 || dry) {
+		printf(todo == 0 ? "nothing to do\n" : "dry run: nothing "
+		    "done\n");
+		hm_hier_free(h);
+		return 0;
+	}
+	rc = hm_hier_apply(h, g->dir, hier_pass, NULL, &err);
+	hm_hier_free(h);
+	if (rc != HM_OK)
+		return fail(&err);
+	printf("done: %zu step%s carried out\n", todo, todo == 1 ? "" : "s");
+	return 0;
+}
 
 int
 cmd_init(struct cli *g, int argc, char **argv)
@@ -26,6 +99,8 @@ cmd_init(struct cli *g, int argc, char **argv)
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "validity", required_argument, NULL, 'v' },
 		{ "pathlen", required_argument, NULL, 'p' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		PASS_OPTIONS,
 		{ NULL, 0, NULL, 0 }
@@ -35,15 +110,22 @@ cmd_init(struct cli *g, int argc, char **argv)
 	hm_ca		*ca = NULL;
 	hm_err		 err;
 	hm_ca_info	 ci;
+	const char	*config = NULL;
 	char		*pass = NULL, *end, buf[32], path[4096];
 	long		 l;
-	int		 ch, rc;
+	int		 ch, rc, dry = 0, other = 0;
 
 	p.pathlen = -1;
 	while ((ch = cmd_getopt(&cmd, argc, argv, "h", lo)) != -1) {
-		if (pass_opt(&ps, ch, optarg))
+		if (pass_opt(&ps, ch, optarg)) {
+			other = 1;
 			continue;
+		}
+		if (ch != 'C' && ch != 'n' && ch != 'h')
+			other = 1;
 		switch (ch) {
+		case 'C': config = optarg; break;
+		case 'n': dry = 1; break;
 		case 'c': p.cn = optarg; break;
 		case 'k':
 			if (keytype_opt(optarg, &p.key_type) != 0)
@@ -63,6 +145,14 @@ cmd_init(struct cli *g, int argc, char **argv)
 		default: return usage(&cmd, EXIT_USAGE);
 		}
 	}
+	if (config != NULL) {
+		if (optind != argc || other)
+			return failx("--config takes no other option but "
+			    "--dry-run: the file says the rest");
+		return init_config(g, config, dry);
+	}
+	if (dry)
+		return failx("--dry-run goes with --config");
 	if (optind != argc || p.cn == NULL)
 		return usage(&cmd, EXIT_USAGE);
 	if (pass_get(&ps, "the root key", 1, &pass) != 0)

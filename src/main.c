@@ -17,6 +17,8 @@ static const struct cmd verbs[] = {
 	  "-o CERT [options]", "issue a certificate from a profile" },
 	{ "list", cmd_list, "list [--expiring D] [--ca NAME] [--json]",
 	  "list the certificates in the inventory" },
+	{ "lint", cmd_lint, "lint CERT... | lint --all",
+	  "check certificates against the issuance rules" },
 	{ "show", cmd_show, "show SERIAL [--pem] [--json]",
 	  "show one certificate of the inventory" },
 };

@@ -375,6 +375,21 @@ int		 hm_cert_list(hm_ca *ca, const hm_list_filter *f, hm_cert_cb cb,
 int		 hm_cert_lookup(hm_ca *ca, const char *serial,
 		    hm_cert_info *info, hm_cert **cert, hm_err *err);
 
+/* ---- Lint ------------------------------------------------------------- */
+
+/* One finding: rule ("key-usage", "validity", ...) and what is wrong. */
+typedef int (*hm_lint_cb)(const char *rule, const char *msg, void *arg);
+
+/*
+ * Check the certificate in buf (PEM or DER) against the rules issuance
+ * enforces (profile extensions, key, serial, validity inside its issuer,
+ * SAN for servers, name constraints of its chain, issued by a CA of ca).
+ * cb gets each finding and *nfound their number; HM_OK unless the
+ * certificate could not be read at all.
+ */
+int		 hm_lint(hm_ca *ca, const unsigned char *buf, size_t len,
+		    hm_lint_cb cb, void *arg, int *nfound, hm_err *err);
+
 /* ---- Hierarchy files (hallmark.yaml(5)) -------------------------------- */
 
 typedef struct hm_hier hm_hier;
