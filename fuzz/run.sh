@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer harnesses with clang (ASan + UBSan) and run each for
-# FUZZ_SECONDS (default 60), seeded with CSRs made by openssl.
+# FUZZ_SECONDS (default 60), seeded with CSRs made by openssl and the
+# committed corpus of hierarchy files.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${FUZZ_DIR:-$top/build/fuzz}
@@ -8,8 +9,8 @@ secs=${FUZZ_SECONDS:-60}
 command -v clang >/dev/null || { echo "fuzz: needs clang" >&2; exit 1; }
 cmake -S "$top" -B "$out" -G Ninja -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=Debug -DHM_FUZZ=ON >/dev/null
-cmake --build "$out" --target fuzz_csr fuzz_names
-mkdir -p "$out/corpus/csr" "$out/corpus/names"
+cmake --build "$out" --target fuzz_csr fuzz_names fuzz_config
+mkdir -p "$out/corpus/csr" "$out/corpus/names" "$out/corpus/config"
 for t in "ec -pkeyopt ec_paramgen_curve:P-256" "ed25519" "rsa -pkeyopt rsa_keygen_bits:2048"; do
 	k="$out/seed.key"
 	# shellcheck disable=SC2086
@@ -28,3 +29,7 @@ printf 'uri:spiffe://x/y' > "$out/corpus/names/3"
 printf '90d' > "$out/corpus/names/4"
 "$out/fuzz_csr" -max_total_time="$secs" -max_len=70000 "$out/corpus/csr"
 "$out/fuzz_names" -max_total_time="$secs" "$out/corpus/names"
+# The hierarchy loader, seeded with the committed corpus (read only: new
+# inputs go to the build directory).
+"$out/fuzz_config" -max_total_time="$secs" -max_len=65536 \
+    "$out/corpus/config" "$top/fuzz/corpus/config"

@@ -142,4 +142,22 @@ while read -r fn opt; do
 	pass
 done <"$T/expanded"
 [ "$checked" -ge 40 ] || die "only $checked options found: is the parser broken?"
+
+# 3. hallmark.yaml(5): lint, and every key of the loader's key tables
+# (lib/config.c: root_keys, ca_keys, ...) is an item of the page.
+YPAGE=$SRC/man/hallmark.yaml.5
+if ! mandoc -Tlint -Wwarning "$YPAGE" >"$T/lint" 2>&1 || [ -s "$T/lint" ]; then
+	die "mandoc -Tlint -Wwarning $YPAGE: $(cat "$T/lint")"
+fi
+pass
+awk '/^[ \t]*static const char \*const [a-z_]*keys\[\] = [{]/ {
+	sub(/.*= [{]/, ""); on = 1 }
+    on { print } on && /};/ { on = 0 }' "$SRC/lib/config.c" |
+    grep -o '"[A-Za-z_]*"' | tr -d '"' | sort -u >"$T/ykeys"
+[ "$(wc -l <"$T/ykeys")" -ge 30 ] || die "few keys found in lib/config.c"
+while read -r k; do
+	grep -Eq "^\.It .*(Ic|,) $k( |$)" "$YPAGE" ||
+	    die "key '$k' of lib/config.c has no .It entry in $YPAGE"
+	pass
+done <"$T/ykeys"
 done_ok
