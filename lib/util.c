@@ -254,7 +254,9 @@ hm_file_read(const char *path, size_t max, unsigned char **out, size_t *len,
 	ssize_t		 r;
 	int		 fd, rc = HM_E_IO;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must not hang the open; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)) ==
+	    -1)
 		return hm_seterr(err, errno == ENOENT ? HM_E_NOTFOUND : HM_E_IO,
 		    "open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {

@@ -366,6 +366,14 @@ test_file_read(void **state)
 	assert_true(strlen(err.msg) > 0);
 	assert_ptr_equal(buf, sentinel);
 
+	/* Nor is a FIFO, and opening one without a writer must not hang. */
+	assert_int_equal(mkfifo(tu_path("read/fifo"), 0600), 0);
+	err.msg[0] = '\0';
+	assert_int_equal(hm_file_read(tu_path("read/fifo"), 100, &buf, &len,
+	    &err), HM_E_IO);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_ptr_equal(buf, sentinel);
+
 	/*
 	 * A file whose size says one thing and whose content another, as
 	 * one that grows while being read: procfs files claim 0 bytes.
