@@ -24,6 +24,7 @@ struct hm_hier {
 	size_t		 nsteps;
 	struct hm_cfg_ca **order;	/* the CAs of steps[1..ncas] */
 	int		*moved;		/* by step: a CA above gets a new cert */
+	int		*renamed;	/* by step: a CA whose subject changes */
 	char		 dir[HM_PATH_MAX];	/* planned for */
 	int		 planned;
 };
@@ -53,6 +54,7 @@ hm_hier_free(hm_hier *h)
 	free(h->steps);
 	free(h->order);
 	free(h->moved);
+	free(h->renamed);
 	free(h);
 }
 
@@ -228,7 +230,7 @@ plan_root(hm_hier *h, hm_ca *ca, hm_step *st, time_t now, hm_err *err)
 
 static int
 plan_ca(hm_hier *h, hm_ca *ca, const struct hm_cfg_ca *c, hm_step *st,
-    const hm_step *parent, time_t now, hm_err *err)
+    const hm_step *parent, time_t now, int *renamed, hm_err *err)
 {
 	hm_signer	*s;
 	hm_subject	 subj;
@@ -263,6 +265,7 @@ plan_ca(hm_hier *h, hm_ca *ca, const struct hm_cfg_ca *c, hm_step *st,
 		rc = d;
 		goto out;
 	}
+	*renamed = d;
 	if (d)
 		step_set(st, HM_STEP_REISSUE, "subject changed");
 	else if (s->info.pathlen != (c->pathlen < 0 ? 0 : c->pathlen))
@@ -541,9 +544,11 @@ hm_hier_plan(hm_hier *h, const char *dir, const hm_step **steps, size_t *n,
 	snprintf(h->dir, sizeof(h->dir), "%s", dir);
 	free(h->steps);
 	free(h->moved);
+	free(h->renamed);
 	h->moved = calloc(total, sizeof(*h->moved));
+	h->renamed = calloc(total, sizeof(*h->renamed));
 	if ((h->steps = calloc(total, sizeof(*h->steps))) == NULL ||
-	    h->moved == NULL)
+	    h->moved == NULL || h->renamed == NULL)
 		return hm_seterr(err, HM_E_NOMEM, "out of memory");
 	if ((rc = order_cas(h, err)) != HM_OK)
 		return rc;
@@ -561,12 +566,18 @@ hm_hier_plan(hm_hier *h, const char *dir, const hm_step **steps, size_t *n,
 		for (j = 0; j < i; j++)
 			if (h->order[j] == h->order[i]->parent)
 				parent = &h->steps[1 + j];
-		if ((rc = plan_ca(h, ca, h->order[i], step_add(h, HM_STEP_CA,
-		    h->order[i]->name), parent, now, err)) != HM_OK)
+		st = step_add(h, HM_STEP_CA, h->order[i]->name);
+		if ((rc = plan_ca(h, ca, h->order[i], st, parent, now,
+		    &h->renamed[1 + i], err)) != HM_OK)
 			goto out;
+		/* Its certificate names its parent's subject as its issuer. */
+		if (st->action == HM_STEP_KEEP &&
+		    h->renamed[parent - h->steps])
+			step_set(st, HM_STEP_REISSUE, "its parent's subject "
+			    "changed");
 		/* Chains through this CA change with any CA above it. */
 		h->moved[1 + i] = h->moved[parent - h->steps] ||
-		    h->steps[1 + i].action != HM_STEP_KEEP;
+		    st->action != HM_STEP_KEEP;
 	}
 	for (i = 0; i < c->nnodes; i++) {
 		parent = &h->steps[0];
@@ -577,7 +588,13 @@ hm_hier_plan(hm_hier *h, const char *dir, const hm_step **steps, size_t *n,
 		if ((rc = plan_node(h, ca, &c->nodes[i], st, parent, now,
 		    err)) != HM_OK)
 			goto out;
-		if (st->action == HM_STEP_KEEP && h->moved[parent - h->steps])
+		if ((st->action == HM_STEP_KEEP ||
+		    st->action == HM_STEP_UPDATE) &&
+		    h->renamed[parent - h->steps])
+			step_set(st, HM_STEP_REISSUE, "its issuer's subject "
+			    "changed");
+		else if (st->action == HM_STEP_KEEP &&
+		    h->moved[parent - h->steps])
 			step_set(st, HM_STEP_UPDATE, "a CA above it gets a "
 			    "new certificate");
 	}
