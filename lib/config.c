@@ -10,16 +10,11 @@
  * of every collection (its first key or item) is noted before resolution
  * in the node's meta pointer, which resolution keeps.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <libfyaml.h>
 
@@ -2286,64 +2281,26 @@ hm_cfg_parse(const char *buf, size_t len, const char *name, const char *dir,
 	return rc;
 }
 
-/*
- * Read path, a regular file of at most HM_CFG_MAX bytes.  O_NONBLOCK: a
- * FIFO must not hang the open.
- */
+/* Read path, a regular file of at most HM_CFG_MAX bytes. */
 static int
 read_file(struct ctx *x, const char *path, char **out, size_t *len)
 {
-	struct stat	 st;
-	char		*buf = NULL;
-	size_t		 n = 0;
-	ssize_t		 r;
-	int		 fd, rc;
+	unsigned char	*buf;
+	const char	*msg;
+	size_t		 plen = strlen(path);
+	hm_err		 e;
+	int		 rc;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) ==
-	    -1)
-		return perr(x, nopos, errno == ENOENT ? HM_E_NOTFOUND :
-		    HM_E_IO, "%s", strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		rc = perr(x, nopos, HM_E_IO, "%s", strerror(errno));
-		goto out;
+	if ((rc = hm_file_read(path, HM_CFG_MAX, &buf, len, &e)) != HM_OK) {
+		/* "PATH: what" becomes "PATH:1:1: what". */
+		msg = e.msg;
+		if (strncmp(msg, path, plen) == 0 && msg[plen] == ':' &&
+		    msg[plen + 1] == ' ')
+			msg += plen + 2;
+		return perr(x, nopos, rc, "%s", msg);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = perr(x, nopos, HM_E_IO, "not a regular file");
-		goto out;
-	}
-	if (st.st_size > HM_CFG_MAX) {
-		rc = perr(x, nopos, HM_E_TOOBIG, "over %d bytes", HM_CFG_MAX);
-		goto out;
-	}
-	if ((buf = malloc(HM_CFG_MAX + 1)) == NULL) {
-		rc = nomem(x, nopos);
-		goto out;
-	}
-	/* Up to one byte more than allowed: a file that grew is caught. */
-	while (n <= HM_CFG_MAX) {
-		if ((r = read(fd, buf + n, HM_CFG_MAX + 1 - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			rc = perr(x, nopos, HM_E_IO, "read: %s",
-			    strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > HM_CFG_MAX) {
-		rc = perr(x, nopos, HM_E_TOOBIG, "over %d bytes", HM_CFG_MAX);
-		goto out;
-	}
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	rc = HM_OK;
- out:
-	free(buf);
-	close(fd);
-	return rc;
+	*out = (char *)buf;
+	return HM_OK;
 }
 
 int
