@@ -25,11 +25,7 @@ setup(void **state)
 	hm_err		 err;
 
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cn = "NC Root";
-	p.pathlen = -1;
-	HM_CHECK(hm_ca_init(tu_path("ca"), &p, &ca, &err), &err);
-	HM_CHECK(hm_ca_signer(ca, NULL, NULL, &root, &err), &err);
+	tu_root_ca("ca", "NC Root", &ca, &root);
 	memset(&p, 0, sizeof(p));
 	p.name = "edge";
 	p.cn = "NC Edge";

@@ -21,16 +21,10 @@ static hm_key		*eckey;		/* a P-256 key for hm_csr_new */
 static int
 setup(void **state)
 {
-	hm_ca_params	p;
 	hm_err		err;
 
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cn = "Issue Root";
-	p.key_type = HM_KEY_P256;
-	p.pathlen = -1;
-	HM_CHECK(hm_ca_init(tu_path("ca"), &p, &ca, &err), &err);
-	HM_CHECK(hm_ca_signer(ca, NULL, NULL, &root, &err), &err);
+	tu_root_ca("ca", "Issue Root", &ca, &root);
 	HM_CHECK(hm_key_generate(HM_KEY_P256, &eckey, &err), &err);
 	return 0;
 }

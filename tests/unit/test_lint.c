@@ -107,7 +107,6 @@ count(const char *rule, const char *msg, void *arg)
 static void
 test_issued_is_clean(void **state)
 {
-	hm_ca_params	 p;
 	hm_profile_def	 def = { "agree", HM_KU_KEY_AGREEMENT, HM_EKU_CLIENT,
 	    0, 0, 0 };
 	hm_issue_req	 req;
@@ -123,11 +122,7 @@ test_issued_is_clean(void **state)
 	int		 n = -1, calls = 0;
 
 	(void)state;
-	memset(&p, 0, sizeof(p));
-	p.cn = "Lint Root";
-	p.pathlen = -1;
-	HM_CHECK(hm_ca_init(tu_path("ca"), &p, &ca, &err), &err);
-	HM_CHECK(hm_ca_signer(ca, NULL, NULL, &s, &err), &err);
+	tu_root_ca("ca", "Lint Root", &ca, &s);
 	HM_CHECK(hm_names_add(sans, "dns:lint.example", &err), &err);
 	HM_CHECK(hm_key_generate(HM_KEY_ED25519, &k, &err), &err);
 	HM_CHECK(hm_csr_new(k, "lint", sans, &csr, &err), &err);

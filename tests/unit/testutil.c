@@ -91,6 +91,20 @@ tu_slurp(const char *path, size_t *len)
 	return buf;
 }
 
+void
+tu_root_ca(const char *name, const char *cn, hm_ca **ca, hm_signer **root)
+{
+	hm_ca_params	p;
+	hm_err		err;
+
+	memset(&p, 0, sizeof(p));
+	p.cn = cn;
+	p.key_type = HM_KEY_P256;
+	p.pathlen = -1;
+	HM_CHECK(hm_ca_init(tu_path(name), &p, ca, &err), &err);
+	HM_CHECK(hm_ca_signer(*ca, NULL, NULL, root, &err), &err);
+}
+
 X509 *
 tu_x509(const hm_cert *c)
 {

@@ -24,6 +24,12 @@ void		 tu_write(const char *path, const void *data, size_t len);
  * when len is not NULL.  The caller frees.
  */
 unsigned char	*tu_slurp(const char *path, size_t *len);
+/*
+ * A new CA directory tu_path(name) with a P-256 root named cn (no path
+ * length constraint, key not encrypted), and the root's signer.
+ */
+void		 tu_root_ca(const char *name, const char *cn, hm_ca **ca,
+		    hm_signer **root);
 /* c decoded by OpenSSL's own d2i_X509 (caller frees). */
 X509		*tu_x509(const hm_cert *c);
 /*
