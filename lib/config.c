@@ -1280,7 +1280,7 @@ parse_usage(struct ctx *x, struct fy_node *v, struct hm_cfg_pos kp,
 		if (!eku && (ku_names[i].bit & (HM_KU_KEY_CERT_SIGN |
 		    HM_KU_CRL_SIGN)) && !pr->ca)
 			return perr(x, ip, HM_E_INVALID, "%s is for CA "
-			    "profiles only (ca: true)", w);
+			    "certificates only, which always have it", w);
 		if (!eku) {
 			*bits |= ku_names[i].bit;
 			continue;
@@ -1342,7 +1342,9 @@ parse_profile(struct ctx *x, struct fy_node *m, struct hm_cfg_pos fb,
 			return rc;
 		v = fy_node_pair_value(p);
 		vp = npos(x, v, kp);
-		if (pr->ca && (strcmp(key, "extended_key_usage") == 0 ||
+		/* CAs always get digitalSignature, keyCertSign, cRLSign. */
+		if (pr->ca && (strcmp(key, "key_usage") == 0 ||
+		    strcmp(key, "extended_key_usage") == 0 ||
 		    strcmp(key, "san_required") == 0 ||
 		    strcmp(key, "wildcards") == 0))
 			return perr(x, kp, HM_E_INVALID, "%s is for end-entity "

@@ -776,7 +776,16 @@ test_profile_rules(void **state)
 	    "  - name: p\n"
 	    "    key_usage: [digitalSignature, keyCertSign]\n"
 	    "    extended_key_usage: [clientAuth]\n",
-	    HM_E_INVALID, NAME ":4:35: keyCertSign is for CA profiles only");
+	    HM_E_INVALID, NAME ":4:35: keyCertSign is for CA certificates "
+	    "only");
+	/* A CA's key usages are fixed: a CA profile may not name any. */
+	refused("root: {}\n"
+	    "profiles:\n"
+	    "  - name: p\n"
+	    "    ca: true\n"
+	    "    key_usage: [keyCertSign]\n",
+	    HM_E_INVALID, NAME ":5:5: key_usage is for end-entity profiles "
+	    "only");
 	refused("root: {}\n"
 	    "profiles:\n"
 	    "  - name: p\n"
