@@ -181,6 +181,16 @@ struct hm_store_ops {
 		    hm_err *);
 	/* New certificate of an existing CA (serial, subject, dates). */
 	int	(*ca_update)(hm_store *, const hm_ca_info *, hm_err *);
+	/* Revoke; *already set (and nothing changed) if it was. */
+	int	(*cert_revoke)(hm_store *, const char *serial, time_t when,
+		    int reason, int *already, hm_err *);
+	/* The revoked certificates CA ca issued, by serial. */
+	int	(*revoked_list)(hm_store *, const char *ca,
+		    int (*cb)(const char *serial, time_t when, int reason,
+		    void *), void *, hm_err *);
+	/* The next CRL number of ca (1, 2, ...), kept. */
+	int	(*crl_next)(hm_store *, const char *ca, time_t now,
+		    int64_t *number, hm_err *);
 	int	(*ca_list)(hm_store *, hm_ca_cb, void *, hm_err *);
 };
 
@@ -239,6 +249,9 @@ struct hm_tbs {
 int	 hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert,
 	    EVP_PKEY *issuer_key, EVP_MD_CTX *tmpl, X509 **out, hm_err *err);
 int	 hm_sign_ctx_new(EVP_PKEY *key, EVP_MD_CTX **out, hm_err *err);
+/* A copy of tmpl (prepared once), or a new context for key. */
+int	 hm_sign_ctx_copy(EVP_MD_CTX *tmpl, EVP_PKEY *key, EVP_MD_CTX **out,
+	    hm_err *err);
 /* Point t's SPKI fields into xpk (borrowed). */
 int	 hm_tbs_spki(struct hm_tbs *t, const X509_PUBKEY *xpk, hm_err *err);
 /* Check and sign as hm_issue does, but store nothing (benchmarks). */

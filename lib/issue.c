@@ -90,24 +90,34 @@ spki_set(X509 *x, const struct hm_tbs *t, hm_err *err)
 	return hm_seterr(err, HM_E_NOMEM, "out of memory");
 }
 
-/* Sign x with a copy of the prepared context (no fetch per signature). */
-static int
-sign_x509(X509 *x, EVP_MD_CTX *tmpl, EVP_PKEY *key, hm_err *err)
+/* A copy of the prepared context tmpl (no fetch), or a fresh one. */
+int
+hm_sign_ctx_copy(EVP_MD_CTX *tmpl, EVP_PKEY *key, EVP_MD_CTX **out,
+    hm_err *err)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	int		 rc;
+	EVP_MD_CTX	*ctx;
 
 	if (tmpl != NULL) {
 		if ((ctx = EVP_MD_CTX_new()) == NULL)
 			return hm_seterr(err, HM_E_NOMEM, "out of memory");
-		if (EVP_MD_CTX_copy_ex(ctx, tmpl) != 1) {
-			/* Some providers can't duplicate: start afresh. */
-			EVP_MD_CTX_free(ctx);
-			ctx = NULL;
-			ERR_clear_error();
+		if (EVP_MD_CTX_copy_ex(ctx, tmpl) == 1) {
+			*out = ctx;
+			return HM_OK;
 		}
+		/* Some providers can't duplicate: start afresh. */
+		EVP_MD_CTX_free(ctx);
+		ERR_clear_error();
 	}
-	if (ctx == NULL && (rc = hm_sign_ctx_new(key, &ctx, err)) != HM_OK)
+	return hm_sign_ctx_new(key, out, err);
+}
+
+static int
+sign_x509(X509 *x, EVP_MD_CTX *tmpl, EVP_PKEY *key, hm_err *err)
+{
+	EVP_MD_CTX	*ctx;
+	int		 rc;
+
+	if ((rc = hm_sign_ctx_copy(tmpl, key, &ctx, err)) != HM_OK)
 		return rc;
 	rc = X509_sign_ctx(x, ctx) > 0 ? HM_OK :
 	    hm_seterr_ssl(err, HM_E_INTERNAL, "signing the certificate");

@@ -16,7 +16,8 @@
 #define BUSY_TIMEOUT_MS	10000
 
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
-    ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_MAX };
+    ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_REVOKE, ST_REVOKED,
+    ST_CRL_NEXT, ST_MAX };
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -27,7 +28,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "issued_at, der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
 	[ST_CERT_GET] = ("SELECT serial, ca, subject, issuer, sans, "
 	    "not_before, not_after, profile, status, spki_sha256, issued_at, "
-	    "der FROM certs WHERE serial = ?"),
+	    "revoked_at, reason, der FROM certs WHERE serial = ?"),
 	[ST_CA_INSERT] = ("INSERT INTO cas (name, parent, serial, subject, "
 	    "pathlen, depth, not_before, not_after, key_type, created_at) "
 	    "VALUES (?,?,?,?,?,?,?,?,?,?)"),
@@ -35,10 +36,19 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "not_before, not_after, key_type FROM cas WHERE name = ?"),
 	[ST_CA_UPDATE] = ("UPDATE cas SET serial = ?, subject = ?, pathlen = ?, "
 	    "not_before = ?, not_after = ? WHERE name = ?"),
+	[ST_REVOKE] = ("UPDATE certs SET status = 'revoked', revoked_at = ?, "
+	    "reason = ? WHERE serial = ? AND revoked_at IS NULL"),
+	[ST_REVOKED] = ("SELECT serial, revoked_at, reason FROM certs "
+	    "WHERE ca = ? AND revoked_at IS NOT NULL ORDER BY serial"),
+	[ST_CRL_NEXT] = ("INSERT INTO crls (ca, number, this_update) "
+	    "VALUES (?, 1, ?) ON CONFLICT (ca) DO UPDATE SET "
+	    "number = number + 1, this_update = excluded.this_update "
+	    "RETURNING number"),
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
-	"not_after, profile, status, spki_sha256, issued_at"
+	"not_after, profile, status, spki_sha256, issued_at, revoked_at, " \
+	"reason"
 
 /* Schema migrations: entry i takes user_version i to i + 1. */
 static const char *const migrations[] = {
@@ -70,6 +80,15 @@ static const char *const migrations[] = {
 	"CREATE INDEX certs_not_after ON certs (not_after);"
 	"CREATE INDEX certs_ca_not_after ON certs (ca, not_after);"
 	"CREATE INDEX certs_spki ON certs (spki_sha256);"),
+	/* 2: revocation and CRL numbers */
+	("ALTER TABLE certs ADD COLUMN revoked_at INTEGER;"
+	"ALTER TABLE certs ADD COLUMN reason INTEGER;"
+	"CREATE INDEX certs_revoked ON certs (ca, serial) "
+	"  WHERE revoked_at IS NOT NULL;"
+	"CREATE TABLE crls ("
+	"  ca TEXT PRIMARY KEY REFERENCES cas(name),"
+	"  number INTEGER NOT NULL,"
+	"  this_update INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -202,6 +221,8 @@ row_to_info(sqlite3_stmt *st, hm_cert_info *ci)
 	col_text(st, 8, ci->status, sizeof(ci->status));
 	col_text(st, 9, ci->spki_sha256, sizeof(ci->spki_sha256));
 	ci->issued_at = (time_t)sqlite3_column_int64(st, 10);
+	ci->revoked_at = (time_t)sqlite3_column_int64(st, 11);
+	ci->reason = sqlite3_column_int(st, 12);
 }
 
 static int
@@ -227,8 +248,8 @@ s_cert_get(hm_store *hs, const char *serial, hm_cert_info *ci,
 	if (ci != NULL)
 		row_to_info(st, ci);
 	if (derp != NULL) {
-		blob = sqlite3_column_blob(st, 11);
-		n = sqlite3_column_bytes(st, 11);
+		blob = sqlite3_column_blob(st, 13);
+		n = sqlite3_column_bytes(st, 13);
 		if (n <= 0 || (*derp = malloc((size_t)n)) == NULL) {
 			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
 			goto out;
@@ -335,6 +356,77 @@ s_ca_update(hm_store *hs, const hm_ca_info *ci, hm_err *err)
 	return HM_OK;
 }
 
+static int
+s_cert_revoke(hm_store *hs, const char *serial, time_t when, int reason,
+    int *already, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_REVOKE];
+	int			 rc;
+
+	sqlite3_bind_int64(st, 1, when);
+	sqlite3_bind_int(st, 2, reason);
+	sqlite3_bind_text(st, 3, serial, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_REVOKE, err)) != HM_OK)
+		return rc;
+	*already = 0;
+	if (sqlite3_changes(s->db) == 1)
+		return HM_OK;
+	/* Nothing changed: revoked before, or no such certificate. */
+	if ((rc = s_cert_get(hs, serial, NULL, NULL, NULL, err)) != HM_OK)
+		return rc;
+	*already = 1;
+	return HM_OK;
+}
+
+static int
+s_revoked_list(hm_store *hs, const char *ca,
+    int (*cb)(const char *, time_t, int, void *), void *arg, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_REVOKED];
+	char			 serial[41];
+	int			 r, rc = HM_OK;
+
+	sqlite3_bind_text(st, 1, ca, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		col_text(st, 0, serial, sizeof(serial));
+		if ((rc = cb(serial, (time_t)sqlite3_column_int64(st, 1),
+		    sqlite3_column_int(st, 2), arg)) != HM_OK)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, "listing revoked certificates");
+ out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_crl_next(hm_store *hs, const char *ca, time_t now, int64_t *number,
+    hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CRL_NEXT];
+	int			 r, rc = HM_OK;
+
+	sqlite3_bind_text(st, 1, ca, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		*number = sqlite3_column_int64(st, 0);
+	else
+		rc = dberr(err, s, "numbering the CRL");
+	/* RETURNING: the statement is done only when stepped to the end. */
+	while (r == SQLITE_ROW)
+		r = sqlite3_step(st);
+	if (rc == HM_OK && r != SQLITE_DONE)
+		rc = dberr(err, s, "numbering the CRL");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
 static void
 row_to_ca(sqlite3_stmt *st, hm_ca_info *ci)
 {
@@ -411,6 +503,9 @@ static const struct hm_store_ops sqlite_ops = {
 	.ca_insert = s_ca_insert,
 	.ca_get = s_ca_get,
 	.ca_update = s_ca_update,
+	.cert_revoke = s_cert_revoke,
+	.revoked_list = s_revoked_list,
+	.crl_next = s_crl_next,
 	.ca_list = s_ca_list,
 };
 

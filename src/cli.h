@@ -35,6 +35,8 @@ int	 cmd_issue(struct cli *, int, char **);
 int	 cmd_list(struct cli *, int, char **);
 int	 cmd_show(struct cli *, int, char **);
 int	 cmd_lint(struct cli *, int, char **);
+int	 cmd_revoke(struct cli *, int, char **);
+int	 cmd_crl(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);
@@ -59,6 +61,11 @@ int	 open_ca(struct cli *g, hm_ca **ca);
 /* Unlock a CA for signing, prompting on a terminal if its key needs it. */
 int	 unlock_ca(hm_ca *ca, const char *name, const struct passsrc *src,
 	    hm_signer **s);
+/*
+ * 0 when path may be written (it does not exist, is "-", or flags has
+ * HM_F_FORCE); else an error, said.  Checked before anything is recorded.
+ */
+int	 out_free(const char *path, int flags);
 int	 write_out(const char *path, const void *buf, size_t len,
 	    unsigned mode, int flags);
 void	 json_str(const char *s);

@@ -124,16 +124,9 @@ cmd_issue(struct cli *g, int argc, char **argv)
 	if (hm_names_count(sans) > 0)
 		req.sans = sans;
 	/* Refuse early what would fail after the certificate is recorded. */
-	if (!(flags & HM_F_FORCE)) {
-		const char *o[] = { out, chainout, newkey };
-		for (size_t i = 0; i < 3; i++)
-			if (o[i] != NULL && strcmp(o[i], "-") != 0 &&
-			    access(o[i], F_OK) == 0) {
-				failx("%s exists; refusing to overwrite it "
-				    "(use --force to replace)", o[i]);
-				goto out;
-			}
-	}
+	if (out_free(out, flags) != 0 || out_free(chainout, flags) != 0 ||
+	    out_free(newkey, flags) != 0)
+		goto out;
 	if (open_ca(g, &ca) != 0 || unlock_ca(ca, caname, &cps, &s) != 0)
 		goto out;
 	if (csrf != NULL) {

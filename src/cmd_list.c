@@ -37,6 +37,9 @@ json_info(const hm_cert_info *ci, const char *pem)
 	    ci->profile, ci->status, fmt_time(ci->not_before, t1),
 	    fmt_time(ci->not_after, t2), fmt_time(ci->issued_at, t3),
 	    ci->spki_sha256);
+	if (ci->revoked_at != 0)
+		printf(", \"revoked_at\": \"%s\", \"reason\": \"%s\"",
+		    fmt_time(ci->revoked_at, t1), hm_reason_name(ci->reason));
 	if (pem != NULL) {
 		printf(", \"pem\": ");
 		json_str(pem);
@@ -174,6 +177,9 @@ cmd_show(struct cli *g, int argc, char **argv)
 		    ci.ca, ci.subject, ci.issuer, ci.sans[0] ? ci.sans : "-",
 		    fmt_time(ci.not_before, t1), fmt_time(ci.not_after, t2),
 		    ci.status, fmt_time(ci.issued_at, t3), ci.spki_sha256);
+	if (!json && !aspem && ci.revoked_at != 0)
+		printf("revoked at:  %s\nreason:      %s\n",
+		    fmt_time(ci.revoked_at, t1), hm_reason_name(ci.reason));
 	free(pem);
 	hm_cert_free(c);
 	hm_ca_close(ca);

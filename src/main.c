@@ -19,6 +19,10 @@ static const struct cmd verbs[] = {
 	  "list the certificates in the inventory" },
 	{ "lint", cmd_lint, "lint CERT... | lint --all",
 	  "check certificates against the issuance rules" },
+	{ "revoke", cmd_revoke, "revoke SERIAL [--reason R]",
+	  "revoke a certificate" },
+	{ "crl", cmd_crl, "crl [--ca NAME] -o FILE [options]",
+	  "write a signed CRL of what a CA revoked" },
 	{ "show", cmd_show, "show SERIAL [--pem] [--json]",
 	  "show one certificate of the inventory" },
 };

@@ -301,6 +301,16 @@ unlock_ca(hm_ca *ca, const char *name, const struct passsrc *src,
 }
 
 int
+out_free(const char *path, int flags)
+{
+	if (path == NULL || (flags & HM_F_FORCE) || strcmp(path, "-") == 0 ||
+	    access(path, F_OK) != 0)
+		return 0;
+	return failx("%s exists; refusing to overwrite it (use --force to "
+	    "replace)", path);
+}
+
+int
 write_out(const char *path, const void *buf, size_t len, unsigned mode,
     int flags)
 {

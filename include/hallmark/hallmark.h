@@ -355,9 +355,11 @@ typedef struct hm_cert_info {
 	char		 issuer[256];
 	char		 sans[1024];	/* "dns:a,ip:10.0.0.1" */
 	char		 profile[HM_CA_NAME_MAX + 1];
-	char		 status[16];	/* "valid" */
+	char		 status[16];	/* "valid" or "revoked" */
 	char		 spki_sha256[65];
 	time_t		 not_before, not_after, issued_at;
+	time_t		 revoked_at;	/* 0: not revoked */
+	int		 reason;	/* HM_REASON_* when revoked */
 } hm_cert_info;
 
 typedef struct hm_list_filter {
@@ -374,6 +376,40 @@ int		 hm_cert_list(hm_ca *ca, const hm_list_filter *f, hm_cert_cb cb,
 /* Look up by hex serial (case-insensitive, leading zeros ignored). */
 int		 hm_cert_lookup(hm_ca *ca, const char *serial,
 		    hm_cert_info *info, hm_cert **cert, hm_err *err);
+
+/* ---- Revocation -------------------------------------------------------- */
+
+/* CRLReason codes (RFC 5280 5.3.1); certificateHold is not offered. */
+#define HM_REASON_UNSPECIFIED		0
+#define HM_REASON_KEY_COMPROMISE	1
+#define HM_REASON_CA_COMPROMISE		2
+#define HM_REASON_AFFILIATION_CHANGED	3
+#define HM_REASON_SUPERSEDED		4
+#define HM_REASON_CESSATION		5
+#define HM_REASON_PRIVILEGE_WITHDRAWN	9
+
+/* "keyCompromise", "superseded", ... (RFC 5280's names). */
+int		 hm_reason_parse(const char *s, int *reason, hm_err *err);
+const char	*hm_reason_name(int reason);
+
+#define HM_REVOKED_ALREADY	0x01	/* it was; nothing changed */
+
+/*
+ * Mark the certificate with this serial revoked at when (0: now) for
+ * reason, in the store.  Revoking it again changes nothing (the first
+ * time and reason stay) and sets HM_REVOKED_ALREADY in *flags.
+ */
+int		 hm_revoke(hm_ca *ca, const char *serial, int reason,
+		    time_t when, int *flags, hm_err *err);
+
+/*
+ * A CRL v2 of every certificate s has issued and that is revoked: signed
+ * by s, the next CRL number of s (kept in the store), thisUpdate now,
+ * nextUpdate after next_update seconds (0: 7 days; never past the CA's
+ * notAfter), AKI, reason codes.  PEM when pem is set, else DER.
+ */
+int		 hm_crl_build(hm_signer *s, int64_t next_update, int pem,
+		    unsigned char **out, size_t *len, hm_err *err);
 
 /* ---- Lint ------------------------------------------------------------- */
 

@@ -1,0 +1,222 @@
+/*
+ * Revocation: the store records it (time, reason), and a CRL v2 says it,
+ * signed by the CA that issued the certificate, with a CRL number that
+ * only grows.
+ */
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+#define CRL_NEXT_UPDATE	(7 * 86400)
+
+static const struct {
+	int		 code;
+	const char	*name;
+} reasons[] = {
+	{ HM_REASON_UNSPECIFIED, "unspecified" },
+	{ HM_REASON_KEY_COMPROMISE, "keyCompromise" },
+	{ HM_REASON_CA_COMPROMISE, "cACompromise" },
+	{ HM_REASON_AFFILIATION_CHANGED, "affiliationChanged" },
+	{ HM_REASON_SUPERSEDED, "superseded" },
+	{ HM_REASON_CESSATION, "cessationOfOperation" },
+	{ HM_REASON_PRIVILEGE_WITHDRAWN, "privilegeWithdrawn" },
+};
+
+int
+hm_reason_parse(const char *s, int *reason, hm_err *err)
+{
+	size_t	i;
+
+	for (i = 0; s != NULL && i < sizeof(reasons) / sizeof(reasons[0]);
+	    i++)
+		if (strcasecmp(s, reasons[i].name) == 0) {
+			*reason = reasons[i].code;
+			return HM_OK;
+		}
+	return hm_seterr(err, HM_E_INVALID, "unknown reason '%.32s' (want "
+	    "unspecified, keyCompromise, cACompromise, affiliationChanged, "
+	    "superseded, cessationOfOperation or privilegeWithdrawn)",
+	    s == NULL ? "" : s);
+}
+
+const char *
+hm_reason_name(int reason)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].code == reason)
+			return reasons[i].name;
+	return "unknown";
+}
+
+int
+hm_revoke(hm_ca *ca, const char *serial, int reason, time_t when,
+    int *flags, hm_err *err)
+{
+	hm_store	*st = ca->store;
+	char		 norm[41];
+	int		 rc, already = 0;
+
+	if (strcmp(hm_reason_name(reason), "unknown") == 0)
+		return hm_seterr(err, HM_E_INVALID, "unknown reason code %d",
+		    reason);
+	if (hm_serial_normalize(serial, norm, sizeof(norm)) == -1)
+		return hm_seterr(err, HM_E_INVALID, "bad serial '%.64s' (want "
+		    "hex)", serial);
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		return rc;
+	if ((rc = st->ops->cert_revoke(st, norm, when != 0 ? when :
+	    time(NULL), reason, &already, err)) != HM_OK ||
+	    (rc = st->ops->commit(st, err)) != HM_OK) {
+		st->ops->rollback(st);
+		return rc;
+	}
+	if (flags != NULL)
+		*flags = already ? HM_REVOKED_ALREADY : 0;
+	return HM_OK;
+}
+
+/* One revoked certificate into the CRL. */
+static int
+add_revoked(const char *serial, time_t when, int reason, void *arg)
+{
+	X509_CRL		*crl = arg;
+	X509_REVOKED		*r = NULL;
+	ASN1_INTEGER		*sn = NULL;
+	ASN1_TIME		*t = NULL;
+	ASN1_ENUMERATED		*e = NULL;
+	BIGNUM			*bn = NULL;
+	int			 ok = 0;
+
+	if ((r = X509_REVOKED_new()) == NULL || BN_hex2bn(&bn, serial) == 0 ||
+	    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
+	    !X509_REVOKED_set_serialNumber(r, sn) ||
+	    (t = ASN1_TIME_set(NULL, when)) == NULL ||
+	    !X509_REVOKED_set_revocationDate(r, t))
+		goto out;
+	/* RFC 5280 5.3.1: leave the reason out rather than "unspecified". */
+	if (reason != HM_REASON_UNSPECIFIED &&
+	    ((e = ASN1_ENUMERATED_new()) == NULL ||
+	    !ASN1_ENUMERATED_set(e, reason) ||
+	    !X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e, 0, 0)))
+		goto out;
+	if (!X509_CRL_add0_revoked(crl, r))
+		goto out;
+	r = NULL;
+	ok = 1;
+ out:
+	ASN1_ENUMERATED_free(e);
+	ASN1_TIME_free(t);
+	ASN1_INTEGER_free(sn);
+	BN_free(bn);
+	X509_REVOKED_free(r);
+	return ok ? HM_OK : HM_E_NOMEM;
+}
+
+static int
+crl_extensions(X509_CRL *crl, const hm_signer *s, int64_t number,
+    hm_err *err)
+{
+	AUTHORITY_KEYID		*aki = NULL;
+	ASN1_INTEGER		*n = NULL;
+	const ASN1_OCTET_STRING	*ski;
+	int			 rc = HM_OK;
+
+	if ((ski = X509_get0_subject_key_id(s->cert)) == NULL)
+		return hm_seterr(err, HM_E_INTERNAL, "CA '%s' has no subject "
+		    "key identifier", s->info.name);
+	if ((aki = AUTHORITY_KEYID_new()) == NULL ||
+	    (aki->keyid = ASN1_OCTET_STRING_dup(ski)) == NULL ||
+	    (n = ASN1_INTEGER_new()) == NULL ||
+	    !ASN1_INTEGER_set_int64(n, number) ||
+	    !X509_CRL_add1_ext_i2d(crl, NID_authority_key_identifier, aki, 0,
+	    0) || !X509_CRL_add1_ext_i2d(crl, NID_crl_number, n, 0, 0))
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "CRL extensions");
+	AUTHORITY_KEYID_free(aki);
+	ASN1_INTEGER_free(n);
+	return rc;
+}
+
+int
+hm_crl_build(hm_signer *s, int64_t next_update, int pem, unsigned char **out,
+    size_t *len, hm_err *err)
+{
+	hm_store	*st = s->ca->store;
+	X509_CRL	*crl = NULL;
+	ASN1_TIME	*t = NULL;
+	EVP_MD_CTX	*ctx = NULL;
+	BIO		*b = NULL;
+	BUF_MEM		*mem;
+	time_t		 now = time(NULL), nu;
+	int64_t		 number;
+	int		 rc;
+
+	if (s->pkey == NULL)
+		return hm_seterr(err, HM_E_INVALID, "CA '%s' is not unlocked",
+		    s->info.name);
+	nu = now + (next_update > 0 ? next_update : CRL_NEXT_UPDATE);
+	if (nu > s->info.not_after)
+		nu = s->info.not_after;
+	if ((crl = X509_CRL_new()) == NULL)
+		goto nomem;
+	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
+	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->cert)) ||
+	    (t = ASN1_TIME_set(NULL, now)) == NULL ||
+	    !X509_CRL_set1_lastUpdate(crl, t) ||
+	    ASN1_TIME_set(t, nu) == NULL || !X509_CRL_set1_nextUpdate(crl, t))
+		goto ssl;
+	if ((rc = st->ops->revoked_list(st, s->info.name, add_revoked, crl,
+	    err)) != HM_OK) {
+		if (rc == HM_E_NOMEM)
+			goto nomem;
+		goto out;
+	}
+	X509_CRL_sort(crl);
+	/* The number is taken (and kept) only when the CRL can be made. */
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		goto out;
+	if ((rc = st->ops->crl_next(st, s->info.name, now, &number, err)) !=
+	    HM_OK || (rc = crl_extensions(crl, s, number, err)) != HM_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	if ((rc = hm_sign_ctx_copy(s->sign_tmpl, s->pkey, &ctx, err)) !=
+	    HM_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	if (X509_CRL_sign_ctx(crl, ctx) <= 0) {
+		st->ops->rollback(st);
+		goto ssl;
+	}
+	if ((rc = st->ops->commit(st, err)) != HM_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		goto nomem;
+	if (!(pem ? PEM_write_bio_X509_CRL(b, crl) : i2d_X509_CRL_bio(b, crl)))
+		goto ssl;
+	BIO_get_mem_ptr(b, &mem);
+	if ((*out = malloc(mem->length > 0 ? mem->length : 1)) == NULL)
+		goto nomem;
+	memcpy(*out, mem->data, mem->length);
+	*len = mem->length;
+	rc = HM_OK;
+	goto out;
+ nomem:
+	rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+	goto out;
+ ssl:
+	rc = hm_seterr_ssl(err, HM_E_INTERNAL, "building the CRL");
+ out:
+	BIO_free(b);
+	EVP_MD_CTX_free(ctx);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return rc;
+}
