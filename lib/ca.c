@@ -242,6 +242,8 @@ ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
 	t.subject = ca_subject(p, &subj);
 	t.pathlen = pathlen;
 	t.nc = nc;
+	if (parent != NULL)
+		t.issuer_info = &parent->info;
 	t.not_before = nb;
 	t.not_after = na;
 	if ((rc = hm_sign_cert(&t, parent != NULL ? parent->cert : NULL,
@@ -640,6 +642,39 @@ hm_ca_reissue(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	hm_cert_free(c);
 	hm_key_free(key);
 	return rc;
+}
+
+int
+hm_ca_set_url(hm_ca *ca, const char *name, const char *url, hm_err *err)
+{
+	const char	*p;
+	size_t		 n = url != NULL ? strlen(url) : 0;
+
+	if (name == NULL)
+		name = HM_ROOT_NAME;
+	if (n > 0) {
+		if (n > HM_URL_MAX)
+			return hm_seterr(err, HM_E_INVALID, "URL over %d "
+			    "characters", HM_URL_MAX);
+		if (strncmp(url, "http://", 7) != 0 &&
+		    strncmp(url, "https://", 8) != 0)
+			return hm_seterr(err, HM_E_INVALID, "URL '%.64s' is not "
+			    "http:// or https://", url);
+		for (p = url; *p != '\0'; p++)
+			if (*p <= 0x20 || *p >= 0x7f || *p == '?' ||
+			    *p == '#' || *p == '"' || *p == '\\')
+				return hm_seterr(err, HM_E_INVALID, "URL "
+				    "'%.64s': no spaces, queries, fragments "
+				    "or non-ASCII", url);
+		if (url[n - 1] == '/')
+			return hm_seterr(err, HM_E_INVALID, "URL '%.64s': "
+			    "leave out the trailing '/'", url);
+		if (strchr(url + 8, '/') == NULL && url[strlen("http://")] ==
+		    '\0')
+			return hm_seterr(err, HM_E_INVALID, "URL '%.64s' has "
+			    "no host", url);
+	}
+	return ca->store->ops->ca_set_url(ca->store, name, url, err);
 }
 
 int

@@ -191,6 +191,9 @@ struct hm_store_ops {
 	/* The next CRL number of ca (1, 2, ...), kept. */
 	int	(*crl_next)(hm_store *, const char *ca, time_t now,
 		    int64_t *number, hm_err *);
+	/* Set (or with NULL or "", clear) a CA's base URL. */
+	int	(*ca_set_url)(hm_store *, const char *name, const char *url,
+		    hm_err *);
 	int	(*ca_list)(hm_store *, hm_ca_cb, void *, hm_err *);
 };
 
@@ -243,6 +246,8 @@ struct hm_tbs {
 	time_t			 not_before, not_after;
 	int			 pathlen;
 	NAME_CONSTRAINTS	*nc;		/* CAs: or NULL */
+	/* The issuer's record (its name and base URL); NULL: self-signed. */
+	const hm_ca_info	*issuer_info;
 	/* End entities: the signer whose chain's constraints must hold. */
 	const struct hm_signer	*signer;
 };

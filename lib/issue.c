@@ -148,6 +148,79 @@ chain_constraints(const struct hm_tbs *t, hm_err *err)
 	return HM_OK;
 }
 
+/* The URI GENERAL_NAME base + path + name. */
+static GENERAL_NAME *
+uri_name(const char *base, const char *path, const char *name)
+{
+	GENERAL_NAME	*g;
+	ASN1_IA5STRING	*s;
+	char		 buf[HM_URL_MAX + HM_CA_NAME_MAX + 16];
+
+	snprintf(buf, sizeof(buf), "%s%s%s", base, path, name);
+	if ((s = ASN1_IA5STRING_new()) == NULL ||
+	    !ASN1_STRING_set(s, buf, -1) || (g = GENERAL_NAME_new()) == NULL) {
+		ASN1_IA5STRING_free(s);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(g, GEN_URI, s);
+	return g;
+}
+
+/*
+ * Where the issuer publishes: a CRL distribution point URL/crl/NAME and
+ * an OCSP responder URL/ocsp (the paths `hallmark serve` answers).
+ */
+static int
+publish_urls(X509 *x, const hm_ca_info *ci, hm_err *err)
+{
+	CRL_DIST_POINTS		*cdp = NULL;
+	DIST_POINT		*dp = NULL;
+	AUTHORITY_INFO_ACCESS	*aia = NULL;
+	ACCESS_DESCRIPTION	*ad = NULL;
+	GENERAL_NAME		*g = NULL;
+	int			 rc = HM_E_NOMEM;
+
+	if ((cdp = sk_DIST_POINT_new_null()) == NULL ||
+	    (dp = DIST_POINT_new()) == NULL ||
+	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
+	    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL ||
+	    (g = uri_name(ci->base_url, "/crl/", ci->name)) == NULL ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, g))
+		goto out;
+	g = NULL;
+	dp->distpoint->type = 0;	/* fullName */
+	if (!sk_DIST_POINT_push(cdp, dp))
+		goto out;
+	dp = NULL;
+	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL ||
+	    (ad = ACCESS_DESCRIPTION_new()) == NULL ||
+	    (g = uri_name(ci->base_url, "/ocsp", "")) == NULL)
+		goto out;
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(NID_ad_OCSP);
+	GENERAL_NAME_free(ad->location);
+	ad->location = g;
+	g = NULL;
+	if (!sk_ACCESS_DESCRIPTION_push(aia, ad))
+		goto out;
+	ad = NULL;
+	if (X509_add1_ext_i2d(x, NID_crl_distribution_points, cdp, 0, 0) != 1 ||
+	    X509_add1_ext_i2d(x, NID_info_access, aia, 0, 0) != 1) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "CRL and OCSP URLs");
+		goto out;
+	}
+	rc = HM_OK;
+ out:
+	if (rc == HM_E_NOMEM)
+		hm_seterr(err, rc, "out of memory");
+	GENERAL_NAME_free(g);
+	DIST_POINT_free(dp);
+	ACCESS_DESCRIPTION_free(ad);
+	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+	AUTHORITY_INFO_ACCESS_free(aia);
+	return rc;
+}
+
 /* The lint rules on what t is about to become: a finding refuses it. */
 static int
 lint_tbs(const struct hm_tbs *t, hm_err *err)
@@ -225,6 +298,9 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 		if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
 			goto ssl;
 	}
+	if (t->issuer_info != NULL && t->issuer_info->base_url[0] != '\0' &&
+	    (rc = publish_urls(x, t->issuer_info, err)) != HM_OK)
+		goto out;
 	/* What lint and the chain's verifiers check, before signing. */
 	if ((rc = lint_tbs(t, err)) != HM_OK ||
 	    (t->signer != NULL && (rc = chain_constraints(t, err)) != HM_OK))
@@ -316,6 +392,7 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 	pr->tbs.sans = sans;
 	pr->tbs.pathlen = -1;
 	pr->tbs.signer = s;
+	pr->tbs.issuer_info = &s->info;
 	pr->tbs.not_before = now - HM_BACKDATE;
 	if (pr->tbs.not_before < s->info.not_before)
 		pr->tbs.not_before = s->info.not_before;

@@ -17,7 +17,10 @@
 
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
     ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_REVOKE, ST_REVOKED,
-    ST_CRL_NEXT, ST_MAX };
+    ST_CRL_NEXT, ST_CA_URL, ST_MAX };
+
+#define CA_COLS "name, parent, serial, subject, pathlen, depth, " \
+	"not_before, not_after, key_type, base_url"
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -32,8 +35,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_CA_INSERT] = ("INSERT INTO cas (name, parent, serial, subject, "
 	    "pathlen, depth, not_before, not_after, key_type, created_at) "
 	    "VALUES (?,?,?,?,?,?,?,?,?,?)"),
-	[ST_CA_GET] = ("SELECT name, parent, serial, subject, pathlen, depth, "
-	    "not_before, not_after, key_type FROM cas WHERE name = ?"),
+	[ST_CA_GET] = ("SELECT " CA_COLS " FROM cas WHERE name = ?"),
 	[ST_CA_UPDATE] = ("UPDATE cas SET serial = ?, subject = ?, pathlen = ?, "
 	    "not_before = ?, not_after = ? WHERE name = ?"),
 	[ST_REVOKE] = ("UPDATE certs SET status = 'revoked', revoked_at = ?, "
@@ -44,6 +46,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "VALUES (?, 1, ?) ON CONFLICT (ca) DO UPDATE SET "
 	    "number = number + 1, this_update = excluded.this_update "
 	    "RETURNING number"),
+	[ST_CA_URL] = "UPDATE cas SET base_url = ? WHERE name = ?",
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -89,6 +92,8 @@ static const char *const migrations[] = {
 	"  ca TEXT PRIMARY KEY REFERENCES cas(name),"
 	"  number INTEGER NOT NULL,"
 	"  this_update INTEGER NOT NULL) WITHOUT ROWID;"),
+	/* 3: where a CA publishes its CRL and OCSP */
+	"ALTER TABLE cas ADD COLUMN base_url TEXT;",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -444,6 +449,27 @@ row_to_ca(sqlite3_stmt *st, hm_ca_info *ci)
 	col_text(st, 8, kt, sizeof(kt));
 	if (hm_keytype_parse(kt, &ci->key_type, NULL) != HM_OK)
 		ci->key_type = HM_KEY_NONE;
+	col_text(st, 9, ci->base_url, sizeof(ci->base_url));
+}
+
+static int
+s_ca_set_url(hm_store *hs, const char *name, const char *url, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_CA_URL];
+	int			 rc;
+
+	if (url != NULL && url[0] != '\0')
+		sqlite3_bind_text(st, 1, url, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 1);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_CA_URL, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_NOTFOUND, "no CA named '%s' (see "
+		    "hallmark ca list)", name);
+	return HM_OK;
 }
 
 static int
@@ -475,8 +501,7 @@ s_ca_list(hm_store *hs, hm_ca_cb cb, void *arg, hm_err *err)
 	hm_ca_info		 ci;
 	int			 r, rc = HM_OK;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT name, parent, serial, subject, "
-	    "pathlen, depth, not_before, not_after, key_type FROM cas "
+	if (sqlite3_prepare_v2(s->db, "SELECT " CA_COLS " FROM cas "
 	    "ORDER BY depth, name", -1, &st, NULL) != SQLITE_OK)
 		return dberr(err, s, "listing CAs");
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -506,6 +531,7 @@ static const struct hm_store_ops sqlite_ops = {
 	.cert_revoke = s_cert_revoke,
 	.revoked_list = s_revoked_list,
 	.crl_next = s_crl_next,
+	.ca_set_url = s_ca_set_url,
 	.ca_list = s_ca_list,
 };
 

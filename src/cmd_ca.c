@@ -1,4 +1,4 @@
-/* hallmark ca new|list: intermediate CAs. */
+/* hallmark ca new|list|url: intermediate CAs, and where CAs publish. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 
 static int	ca_new(struct cli *, int, char **);
 static int	ca_list(struct cli *, int, char **);
+static int	ca_url(struct cli *, int, char **);
 
 static const struct cmd sub[] = {
 	{ "new", ca_new, "ca new --name NAME --cn CN [--parent NAME] "
@@ -25,6 +26,12 @@ static const struct cmd sub[] = {
 	{ "list", ca_list, "ca list [--json]",
 	  "List the CAs of DIR, the root first.\n\n"
 	  "  --json                 one JSON array\n" },
+	{ "url", ca_url, "ca url [--ca NAME] (URL | --none)",
+	  "Set the base URL where a CA publishes: what it issues from now on\n"
+	  "carries a CRL distribution point URL/crl/NAME and an OCSP responder\n"
+	  "URL/ocsp, the paths hallmark serve answers.\n\n"
+	  "  --ca NAME              the CA (default: root)\n"
+	  "  --none                 publish nowhere: no such extensions\n" },
 };
 
 int
@@ -146,10 +153,15 @@ list_one(const hm_ca_info *ci, void *arg)
 		else
 			printf("%d", ci->pathlen);
 		printf(", \"key_type\": \"%s\", \"encrypted\": %s, "
-		    "\"not_before\": \"%s\", \"not_after\": \"%s\"}",
-		    hm_keytype_name(ci->key_type), ci->encrypted ? "true" :
-		    "false", fmt_time(ci->not_before, nb),
-		    fmt_time(ci->not_after, na));
+		    "\"not_before\": \"%s\", \"not_after\": \"%s\", "
+		    "\"base_url\": ", hm_keytype_name(ci->key_type),
+		    ci->encrypted ? "true" : "false",
+		    fmt_time(ci->not_before, nb), fmt_time(ci->not_after, na));
+		if (ci->base_url[0] != '\0')
+			json_str(ci->base_url);
+		else
+			printf("null");
+		printf("}");
 	} else {
 		if (ls->n == 0)
 			printf("%-16s %-16s %-7s %-8s %-13s %-20s %s\n", "NAME",
@@ -199,4 +211,46 @@ ca_list(struct cli *g, int argc, char **argv)
 		printf("%s]\n", ls.n ? "\n" : "");
 	hm_ca_close(ca);
 	return rc == HM_OK ? 0 : fail(&err);
+}
+
+static int
+ca_url(struct cli *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "ca", required_argument, NULL, 'c' },
+		{ "none", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*name = NULL, *url = NULL;
+	hm_ca		*ca;
+	hm_err		 err;
+	int		 ch, none = 0, rc;
+
+	while ((ch = cmd_getopt(&sub[2], argc, argv, "h", lo)) != -1) {
+		switch (ch) {
+		case 'c': name = optarg; break;
+		case 'n': none = 1; break;
+		case 'h': return usage(&sub[2], 0);
+		default: return usage(&sub[2], EXIT_USAGE);
+		}
+	}
+	if (optind == argc - 1 && !none)
+		url = argv[optind];
+	else if (!(optind == argc && none))
+		return usage(&sub[2], EXIT_USAGE);
+	if (open_ca(g, &ca) != 0)
+		return EXIT_FAILURE;
+	rc = hm_ca_set_url(ca, name, url, &err);
+	hm_ca_close(ca);
+	if (rc != HM_OK)
+		return fail(&err);
+	if (url != NULL)
+		printf("CA '%s' publishes at %s/crl/%s and %s/ocsp\n",
+		    name != NULL ? name : HM_ROOT_NAME, url,
+		    name != NULL ? name : HM_ROOT_NAME, url);
+	else
+		printf("CA '%s' publishes nowhere\n", name != NULL ? name :
+		    HM_ROOT_NAME);
+	return 0;
 }

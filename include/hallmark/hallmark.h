@@ -192,6 +192,7 @@ typedef struct hm_signer hm_signer;	/* one CA, unlocked, ready to sign */
 
 #define HM_ROOT_NAME	"root"
 #define HM_CA_NAME_MAX	64
+#define HM_URL_MAX	200
 
 typedef struct hm_ca_params {
 	const char	*name;		/* intermediates only */
@@ -252,7 +253,17 @@ typedef struct hm_ca_info {
 	time_t		 not_before, not_after;
 	hm_keytype	 key_type;
 	int		 encrypted;
+	char		 base_url[HM_URL_MAX + 1];	/* "" if none */
 } hm_ca_info;
+
+/*
+ * Where the named CA (NULL: root) publishes: an http or https URL without
+ * a query, at most HM_URL_MAX characters (NULL or "": none).  What it then
+ * issues carries a CRL distribution point URL/crl/NAME and an OCSP
+ * responder URL/ocsp, as `hallmark serve` answers them.
+ */
+int		 hm_ca_set_url(hm_ca *ca, const char *name, const char *url,
+		    hm_err *err);
 
 /* What the store knows of the named CA (NULL: root). */
 int		 hm_ca_get_info(hm_ca *ca, const char *name, hm_ca_info *out,

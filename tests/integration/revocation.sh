@@ -79,4 +79,36 @@ check openssl verify -x509_strict -crl_check_all -CRLfile crls.pem \
 openssl crl -in root.crl -noout -text > root.txt
 check grep -q 'CA Compromise' root.txt
 
+# Base URLs: what a CA issues after `ca url` says where its CRL and OCSP
+# are; before, and after --none, nothing.
+refuse 'not http' hm -d ca ca url --ca other ftp://x.example
+refuse 'trailing' hm -d ca ca url --ca other http://x.example/
+refuse 'no spaces' hm -d ca ca url --ca other 'http://x.example/a b'
+refuse 'no CA named' hm -d ca ca url --ca nosuch http://x.example
+refuse 'usage' hm -d ca ca url --ca other
+hm -d ca ca url --ca other http://127.0.0.1:8080 > url.txt
+check grep -q "publishes at http://127.0.0.1:8080/crl/other" url.txt
+hm -d ca ca list --json > cas.json
+check grep -q '"base_url": "http://127.0.0.1:8080"' cas.json
+hm -d ca issue --profile server --ca other --new-key d.key \
+    --san dns:d.example -o d.pem --chain-out d.chain >/dev/null
+openssl x509 -in d.pem -noout -ext crlDistributionPoints,authorityInfoAccess \
+    > d.txt
+check grep -q 'URI:http://127.0.0.1:8080/crl/other' d.txt
+check grep -q 'OCSP - URI:http://127.0.0.1:8080/ocsp' d.txt
+verify_chain "$ROOT" d.chain sslserver
+check test "$(openssl x509 -in d.pem -noout -ocsp_uri)" = \
+    http://127.0.0.1:8080/ocsp
+if openssl x509 -in c.pem -noout -text | grep -q 'CRL Distribution'; then
+	die "issued before the URL, c carries one"
+fi
+pass
+hm -d ca ca url --ca other --none >/dev/null
+hm -d ca issue --profile server --ca other --new-key e.key \
+    --san dns:e.example -o e.pem >/dev/null
+if openssl x509 -in e.pem -noout -text | grep -q 'CRL Distribution'; then
+	die "issued after --none, e carries a CRL URL"
+fi
+pass
+
 done_ok
