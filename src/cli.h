@@ -35,6 +35,7 @@ int	 cmd_issue(struct cli *, int, char **);
 int	 cmd_list(struct cli *, int, char **);
 int	 cmd_show(struct cli *, int, char **);
 int	 cmd_lint(struct cli *, int, char **);
+int	 cmd_export(struct cli *, int, char **);
 int	 cmd_revoke(struct cli *, int, char **);
 int	 cmd_crl(struct cli *, int, char **);
 

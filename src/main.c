@@ -19,6 +19,8 @@ static const struct cmd verbs[] = {
 	  "list the certificates in the inventory" },
 	{ "lint", cmd_lint, "lint CERT... | lint --all",
 	  "check certificates against the issuance rules" },
+	{ "export", cmd_export, "export p12 --cert C --key K -o FILE "
+	  "[options]", "export a key and certificate as PKCS#12" },
 	{ "revoke", cmd_revoke, "revoke SERIAL [--reason R]",
 	  "revoke a certificate" },
 	{ "crl", cmd_crl, "crl [--ca NAME] -o FILE [options]",

@@ -422,6 +422,39 @@ int		 hm_revoke(hm_ca *ca, const char *serial, int reason,
 int		 hm_crl_build(hm_signer *s, int64_t next_update, int pem,
 		    unsigned char **out, size_t *len, hm_err *err);
 
+/* ---- PKCS#12 ---- */
+
+typedef struct hm_p12_params {
+	const hm_key		*key;
+	const unsigned char	*cert_pem;	/* the leaf, PEM or DER */
+	size_t			 cert_len;
+	const unsigned char	*chain_pem;	/* CA certificates, or NULL */
+	size_t			 chain_len;
+	const char		*name;		/* friendly name; NULL: CN */
+	const char		*pass;		/* the file's passphrase */
+	int			 legacy;	/* PBE-SHA1-3DES, SHA-1 MAC */
+} hm_p12_params;
+
+/*
+ * A PKCS#12 file (DER, caller frees) holding p's key, certificate and
+ * chain: AES-256-CBC with PBKDF2-HMAC-SHA256 and an HMAC-SHA256 MAC, or
+ * the legacy algorithms for old importers.  The key must match the
+ * certificate and pass must meet hm_passphrase_check (HM_E_POLICY
+ * otherwise; a NULL pass: HM_E_PASSPHRASE).  Key and certificate get one
+ * localKeyID and the friendly name.  cert_pem holds the leaf alone, never
+ * a chain file; chain_pem at most 32 CA certificates.
+ */
+int		 hm_p12_export(const hm_p12_params *p, unsigned char **der,
+		    size_t *len, hm_err *err);
+/*
+ * The PEM (caller frees) of the CAs of ca above the certificate in buf
+ * (PEM or DER): the CA whose certificate issued it (names and signature
+ * checked), each CA above that one, and the root, in that order; the
+ * chain_pem of an hm_p12_params.  HM_E_NOTFOUND when no CA of ca issued it.
+ */
+int		 hm_ca_issuer_chain_pem(hm_ca *ca, const unsigned char *buf,
+		    size_t len, char **pem, size_t *pemlen, hm_err *err);
+
 /* ---- Lint ------------------------------------------------------------- */
 
 /* One finding: rule ("key-usage", "validity", ...) and what is wrong. */

@@ -35,7 +35,7 @@ for v in $verbs; do
 	# "usage: hallmark [-d DIR] ca new --name ..." -> "ca new"
 	sed -n 's/.*hallmark \[-d DIR\] //p' "$T/vhelp" | awk '{
 		p = ""
-		for (i = 1; i <= NF && $i ~ /^[a-z]+$/; i++)
+		for (i = 1; i <= NF && $i ~ /^[a-z][a-z0-9]*$/; i++)
 			p = p (p == "" ? "" : " ") $i
 		print p
 	}' >>"$T/phrases"
