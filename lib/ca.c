@@ -456,6 +456,49 @@ hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out, hm_err *err)
 	return rc;
 }
 
+struct issuer_arg {
+	hm_ca		*ca;
+	X509		*x;
+	int		 not_self;
+	hm_signer	*found;
+};
+
+/* Is this CA's certificate the one that signed a->x? */
+static int
+issuer_cb(const hm_ca_info *ci, void *arg)
+{
+	struct issuer_arg	*a = arg;
+	hm_signer		*s;
+
+	if (a->found != NULL || hm_ca_certs(a->ca, ci->name, &s, NULL) !=
+	    HM_OK)
+		return 0;
+	if ((!a->not_self || X509_cmp(s->cert, a->x) != 0) &&
+	    X509_check_issued(s->cert, a->x) == X509_V_OK &&
+	    X509_verify(a->x, X509_get0_pubkey(s->cert)) == 1)
+		a->found = s;
+	else
+		hm_signer_free(s);
+	ERR_clear_error();
+	return 0;
+}
+
+int
+hm_ca_find_issuer(hm_ca *ca, X509 *x, int not_self, hm_signer **out,
+    hm_err *err)
+{
+	struct issuer_arg	a = { ca, x, not_self, NULL };
+	int			rc;
+
+	if ((rc = hm_ca_list(ca, issuer_cb, &a, err)) != HM_OK)
+		return rc;
+	if (a.found == NULL)
+		return hm_seterr(err, HM_E_NOTFOUND, "not issued (signed) by a "
+		    "CA of this directory");
+	*out = a.found;
+	return HM_OK;
+}
+
 int
 hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
     hm_err *err)

@@ -228,6 +228,12 @@ int	 hm_ca_file(const hm_ca *ca, const char *name, const char *file,
 /* A signer without its key: the CA's certificates only. */
 int	 hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out,
 	    hm_err *err);
+/*
+ * The CA of ca whose certificate issued and signed x (not x itself, with
+ * not_self), as a signer without its key; HM_E_NOTFOUND if none.
+ */
+int	 hm_ca_find_issuer(hm_ca *ca, X509 *x, int not_self, hm_signer **out,
+	    hm_err *err);
 
 /* issue.c */
 /*

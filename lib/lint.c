@@ -182,35 +182,13 @@ cn_of(X509 *x, char *buf, size_t len)
 	OPENSSL_free(utf8);
 }
 
-struct find_arg {
-	hm_ca		*ca;
-	X509		*x;
-	hm_signer	*found;
-};
-
-static int
-find_cb(const hm_ca_info *ci, void *arg)
-{
-	struct find_arg	*fa = arg;
-	hm_signer	*s;
-
-	if (fa->found != NULL || hm_ca_certs(fa->ca, ci->name, &s, NULL) !=
-	    HM_OK)
-		return 0;
-	if (X509_check_issued(s->cert, fa->x) == X509_V_OK &&
-	    X509_verify(fa->x, X509_get0_pubkey(s->cert)) == 1)
-		fa->found = s;
-	else
-		hm_signer_free(s);
-	return 0;
-}
-
 int
 hm_lint(hm_ca *ca, const unsigned char *buf, size_t len, hm_lint_cb cb,
     void *arg, int *nfound, hm_err *err)
 {
 	struct hm_lint_view	 v;
-	struct find_arg		 fa = { ca, NULL, NULL };
+	hm_signer		*found = NULL;
+	X509			*x = NULL;
 	struct lint		 l = { cb, arg, 0, "" };
 	const unsigned char	*p = buf;
 	hm_names		*sans = NULL;
@@ -225,34 +203,35 @@ hm_lint(hm_ca *ca, const unsigned char *buf, size_t len, hm_lint_cb cb,
 	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
 		if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
 			return hm_seterr(err, HM_E_NOMEM, "out of memory");
-		fa.x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
 		BIO_free(b);
 	} else
-		fa.x = d2i_X509(NULL, &p, (long)len);
-	if (fa.x == NULL)
+		x = d2i_X509(NULL, &p, (long)len);
+	if (x == NULL)
 		return hm_seterr_ssl(err, HM_E_INVALID, "not a certificate");
 	if ((sans = hm_names_new()) == NULL) {
 		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
 		goto out;
 	}
-	view_of(fa.x, sans, &v);
-	if ((rc = hm_ca_list(ca, find_cb, &fa, err)) != HM_OK)
+	view_of(x, sans, &v);
+	if ((rc = hm_ca_find_issuer(ca, x, 0, &found, err)) != HM_OK &&
+	    rc != HM_E_NOTFOUND)
 		goto out;
-	if (fa.found != NULL) {
+	if (found != NULL) {
 		v.issuer_known = 1;
-		v.issuer_not_before = fa.found->info.not_before;
-		v.issuer_not_after = fa.found->info.not_after;
+		v.issuer_not_before = found->info.not_before;
+		v.issuer_not_after = found->info.not_after;
 	}
 	n = hm_lint_rules(&v, cb, arg, NULL, 0);
-	if (fa.found == NULL)
+	if (found == NULL)
 		finding(&l, "issuer", "not issued (signed) by a CA of this "
 		    "directory");
 	else {
 		/* The issuer, every CA above it, then the root. */
-		cn_of(fa.x, cn, sizeof(cn));
-		for (i = 0; i <= sk_X509_num(fa.found->chain); i++) {
-			ca_x = i < sk_X509_num(fa.found->chain) ?
-			    sk_X509_value(fa.found->chain, i) : fa.found->root;
+		cn_of(x, cn, sizeof(cn));
+		for (i = 0; i <= sk_X509_num(found->chain); i++) {
+			ca_x = i < sk_X509_num(found->chain) ?
+			    sk_X509_value(found->chain, i) : found->root;
 			hm_name_oneline(X509_get_subject_name(ca_x), name,
 			    sizeof(name));
 			if (hm_nc_check_ca(ca_x, name, sans, cn[0] != '\0' ?
@@ -263,8 +242,8 @@ hm_lint(hm_ca *ca, const unsigned char *buf, size_t len, hm_lint_cb cb,
 	*nfound = n + l.n;
 	rc = HM_OK;
  out:
-	hm_signer_free(fa.found);
+	hm_signer_free(found);
 	hm_names_free(sans);
-	X509_free(fa.x);
+	X509_free(x);
 	return rc;
 }

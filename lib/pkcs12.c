@@ -269,64 +269,37 @@ hm_p12_export(const hm_p12_params *p, unsigned char **der, size_t *len,
 	return rc;
 }
 
-struct issuer_arg {
-	hm_ca		*ca;
-	X509		*x;
-	hm_signer	*found;
-};
-
-/* Is this CA's certificate the one that signed a->x? */
-static int
-issuer_cb(const hm_ca_info *ci, void *arg)
-{
-	struct issuer_arg	*a = arg;
-	hm_signer		*s;
-
-	if (a->found != NULL || hm_ca_certs(a->ca, ci->name, &s, NULL) !=
-	    HM_OK)
-		return 0;
-	/* A CA's own certificate is not its issuer, even when self-signed. */
-	if (X509_cmp(s->cert, a->x) != 0 &&
-	    X509_check_issued(s->cert, a->x) == X509_V_OK &&
-	    X509_verify(a->x, X509_get0_pubkey(s->cert)) == 1)
-		a->found = s;
-	else
-		hm_signer_free(s);
-	ERR_clear_error();
-	return 0;
-}
-
 int
 hm_ca_issuer_chain_pem(hm_ca *ca, const unsigned char *buf, size_t len,
     char **pem, size_t *pemlen, hm_err *err)
 {
-	struct issuer_arg	 a = { ca, NULL, NULL };
-	X509			*v[P12_CHAIN_CERTS + 1];
+	X509			*x, *v[P12_CHAIN_CERTS + 1];
+	hm_signer		*found = NULL;
 	size_t			 n = 0;
 	int			 i, rc;
 
-	if ((rc = cert_parse(buf, len, &a.x, err)) != HM_OK)
+	if ((rc = cert_parse(buf, len, &x, err)) != HM_OK)
 		return rc;
-	if ((rc = hm_ca_list(ca, issuer_cb, &a, err)) != HM_OK)
-		goto out;
-	if (a.found == NULL) {
-		rc = hm_seterr(err, HM_E_NOTFOUND, "the certificate was not "
-		    "issued (signed) by a CA of %s", ca->dir);
+	/* A CA's own certificate is not its issuer, even self-signed. */
+	if ((rc = hm_ca_find_issuer(ca, x, 1, &found, err)) != HM_OK) {
+		if (rc == HM_E_NOTFOUND)
+			hm_seterr(err, rc, "the certificate was not issued "
+			    "(signed) by a CA of %s", ca->dir);
 		goto out;
 	}
 	/* The issuer and the CAs above it, then the root. */
-	for (i = 0; i < sk_X509_num(a.found->chain); i++) {
+	for (i = 0; i < sk_X509_num(found->chain); i++) {
 		if (n == P12_CHAIN_CERTS) {
 			rc = hm_seterr(err, HM_E_STORE, "store: CA chain too "
 			    "long");
 			goto out;
 		}
-		v[n++] = sk_X509_value(a.found->chain, i);
+		v[n++] = sk_X509_value(found->chain, i);
 	}
-	v[n++] = a.found->root;
+	v[n++] = found->root;
 	rc = hm_x509_pem(v, n, pem, pemlen, err);
  out:
-	hm_signer_free(a.found);
-	X509_free(a.x);
+	hm_signer_free(found);
+	X509_free(x);
 	return rc;
 }
