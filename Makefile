@@ -26,6 +26,7 @@ asan:
 bench:
 	$(MAKE) build PRESET=release
 	build/release/bench-issue 3 100000 build/release/hallmark
+	build/release/bench-crl 100000 1000000
 
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} sh fuzz/run.sh

@@ -94,6 +94,10 @@ static const char *const migrations[] = {
 	"  this_update INTEGER NOT NULL) WITHOUT ROWID;"),
 	/* 3: where a CA publishes its CRL and OCSP */
 	"ALTER TABLE cas ADD COLUMN base_url TEXT;",
+	/* 4: a CRL read from the index alone */
+	("DROP INDEX certs_revoked;"
+	"CREATE INDEX certs_revoked ON certs (ca, serial, revoked_at, reason) "
+	"  WHERE revoked_at IS NOT NULL;"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -563,6 +567,9 @@ migrate(struct sqlite_store *s, hm_err *err)
 		goto out;
 	}
 	v = sqlite3_column_int(st, 0);
+	/* No statement may be pending while a migration drops things. */
+	sqlite3_finalize(st);
+	st = NULL;
 	if (v > SCHEMA_VERSION) {
 		rc = hm_seterr(err, HM_E_STORE, "store schema version %d is "
 		    "newer than this hallmark knows (%d): upgrade hallmark",
@@ -576,8 +583,6 @@ migrate(struct sqlite_store *s, hm_err *err)
 		if ((rc = exec(s, sql, err)) != HM_OK)
 			goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
 	return exec(s, "COMMIT", err);
  out:
 	sqlite3_finalize(st);
