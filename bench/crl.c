@@ -19,24 +19,8 @@
 #include <sqlite3.h>
 
 #include "hallmark/hallmark.h"
+#include "bench.h"
 #include "internal.h"
-
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-die(const char *what, const hm_err *err)
-{
-	fprintf(stderr, "bench-crl: %s: %s\n", what,
-	    err != NULL ? err->msg : "failed");
-	exit(1);
-}
 
 /* n revoked rows under CA "root", added to those there. */
 static void
@@ -123,7 +107,6 @@ main(int argc, char **argv)
 	hm_ca		*ca;
 	hm_signer	*s;
 	hm_err		 err;
-	cpu_set_t	 cpus;
 	unsigned char	*crl;
 	size_t		 len;
 	char		 dir[] = "/tmp/hm-bench-crl-XXXXXX", cmd[128];
@@ -136,9 +119,7 @@ main(int argc, char **argv)
 		for (i = 1; i < argc && nsizes < 8; i++)
 			sizes[nsizes++] = atol(argv[i]);
 	}
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	pin_one_core();
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", NULL);
 	p.cn = "Bench CRL Root";

@@ -25,28 +25,12 @@
 #include <openssl/evp.h>
 
 #include "hallmark/hallmark.h"
+#include "bench.h"
 #include "internal.h"	/* hm_issue_build: issuance without the store */
 
 #define NCSR		64
 #define BATCH		256
 #define SLICE		0.25
-
-static double
-now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-die(const char *what, const hm_err *err)
-{
-	fprintf(stderr, "bench-issue: %s: %s\n", what,
-	    err != NULL ? err->msg : "failed");
-	exit(1);
-}
 
 /* (a): sign a TBS-sized message and verify the signature, P-256. */
 struct raw {
@@ -208,7 +192,6 @@ main(int argc, char **argv)
 	struct fixture	 f;
 	hm_list_filter	 lf;
 	hm_err		 err;
-	cpu_set_t	 cpus;
 	char		 dir[] = "/tmp/hm-bench-XXXXXX", cmd[4200];
 	double		 secs = argc > 1 ? atof(argv[1]) : 3.0;
 	long		 want = argc > 2 ? atol(argv[2]) : 100000, have, rows;
@@ -217,10 +200,7 @@ main(int argc, char **argv)
 	struct raw	 r;
 	int		 i;
 
-	/* One core: the figures compare like with like. */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	pin_one_core();
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", NULL);
 	memset(&f, 0, sizeof(f));

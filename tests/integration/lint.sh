@@ -10,6 +10,16 @@ hm -d ca issue --profile client --ca mid --new-key c.key --key-type rsa2048 \
     --cn robot -o c.pem >/dev/null
 verify_chain ca/ca/root/cert.pem s.chain sslserver
 
+# lint_to OUT ARGS...: hallmark lint into OUT, its exit status in $r.
+lint_to() {
+	out=$1
+	shift
+	set +e
+	hm -d ca lint "$@" > "$out"
+	r=$?
+	set -e
+}
+
 hm -d ca lint --all > all.txt
 check grep -q '^4 certificates checked, 0 findings$' all.txt
 hm -d ca lint s.pem c.pem > ok.txt
@@ -18,10 +28,7 @@ check test ! -s ok.txt
 # Not ours, self-signed, weak key, no keyUsage.
 openssl req -x509 -newkey rsa:1024 -nodes -keyout w.key -subj /CN=w \
     -days 1 -out w.pem 2>/dev/null
-set +e
-hm -d ca lint w.pem > w.txt
-r=$?
-set -e
+lint_to w.txt w.pem
 check test "$r" -eq 1
 check grep -q '^w.pem: key: RSA key of 1024 bits' w.txt
 check grep -q '^w.pem: key-usage: keyUsage is missing' w.txt
@@ -35,10 +42,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 printf 'extendedKeyUsage=serverAuth\n' > e.ext
 openssl x509 -req -in e.csr -CA ca/ca/mid/cert.pem -CAkey mid.key \
     -set_serial 7 -days 3650 -extfile e.ext -out e.pem 2>/dev/null
-set +e
-hm -d ca lint e.pem > e.txt
-r=$?
-set -e
+lint_to e.txt e.pem
 check test "$r" -eq 1
 check grep -q '^e.pem: basic-constraints: basicConstraints is missing' e.txt
 check grep -q '^e.pem: san-required: ' e.txt
@@ -50,10 +54,7 @@ check test "$(grep -c issuer: e.txt)" -eq 0
 refuse 'usage' hm -d ca lint
 refuse 'usage' hm -d ca lint --all s.pem
 echo junk > junk.pem
-set +e
-hm -d ca lint junk.pem > j.txt
-r=$?
-set -e
+lint_to j.txt junk.pem
 check test "$r" -eq 1
 check grep -q '^junk.pem: unreadable: not a certificate' j.txt
 
