@@ -528,6 +528,43 @@ int		 hm_hier_plan(hm_hier *h, const char *dir,
 int		 hm_hier_apply(hm_hier *h, const char *dir, hm_pass_cb cb,
 		    void *arg, hm_err *err);
 
+/* ---- Responder: CRLs and OCSP for hallmark serve ---------------------- */
+
+/*
+ * Every CA of a directory unlocked once, answering OCSP requests (RFC
+ * 6960) and handing out CRLs.  Not thread-safe: one per thread.
+ */
+typedef struct hm_responder hm_responder;
+
+/*
+ * Open the CAs of ca (borrowed, must outlive r); cb gives the passphrase
+ * of an encrypted CA key (what: "CA 'NAME'"; kind HM_PASS_NONE: the
+ * caller knows where it comes from).
+ */
+int		 hm_responder_new(hm_ca *ca, hm_pass_cb cb, void *arg,
+		    hm_responder **out, hm_err *err);
+void		 hm_responder_free(hm_responder *r);
+
+/*
+ * The DER CRL of CA name, made fresh when a revocation happened since the
+ * last one (or it is past half its life), else the one made before.
+ * *crl is borrowed from r, valid until the next call.
+ */
+int		 hm_responder_crl(hm_responder *r, const char *name,
+		    const unsigned char **crl, size_t *len, hm_err *err);
+
+/*
+ * The DER OCSP response to the DER request req: for each certificate
+ * asked about (by a CA of the directory), good, revoked (time, reason) or
+ * unknown; the nonce echoed; signed by the CA that issued it.  A request
+ * that does not parse gets a malformedRequest response, one about several
+ * CAs or none of ours unauthorized: there is always a response to send
+ * (HM_OK) unless memory runs out.  *resp is the caller's to free.
+ */
+int		 hm_ocsp_respond(hm_responder *r, const unsigned char *req,
+		    size_t len, unsigned char **resp, size_t *resplen,
+		    hm_err *err);
+
 /* ---- Files ------------------------------------------------------------- */
 
 /*

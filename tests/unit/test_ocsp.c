@@ -1,0 +1,229 @@
+/*
+ * lib/ocsp.c: OCSP answers built by OpenSSL's own client side, checked
+ * with OCSP_basic_verify against the root; good, revoked with time and
+ * reason, unknown; the nonce echoed; malformed and foreign requests get
+ * the right error status; CRLs cached until a revocation.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ocsp.h>
+
+#include "testutil.h"
+
+static hm_ca		*ca;
+static hm_signer	*root;
+static hm_cert		*leaf_a, *leaf_b;
+
+static hm_cert *
+leaf(const char *cn)
+{
+	hm_issue_req	 req;
+	hm_key		*k = NULL;
+	hm_csr		*csr = NULL;
+	hm_cert		*c = NULL;
+	hm_err		 err;
+
+	HM_CHECK(hm_key_generate(HM_KEY_P256, &k, &err), &err);
+	HM_CHECK(hm_csr_new(k, cn, NULL, &csr, &err), &err);
+	memset(&req, 0, sizeof(req));
+	req.profile = HM_PROFILE_CLIENT;
+	req.csr = csr;
+	HM_CHECK(hm_issue(root, &req, &c, NULL, &err), &err);
+	hm_csr_free(csr);
+	hm_key_free(k);
+	return c;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	tu_root_ca("ca", "OCSP Root", &ca, &root);
+	leaf_a = leaf("a");
+	leaf_b = leaf("b");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	hm_cert_free(leaf_a);
+	hm_cert_free(leaf_b);
+	hm_signer_free(root);
+	hm_ca_close(ca);
+	return 0;
+}
+
+/* Ask r about x (or, with x NULL, about serial 0x1234) with a nonce. */
+static OCSP_BASICRESP *
+ask(hm_responder *r, X509 *x, int want_status)
+{
+	OCSP_REQUEST	*q = OCSP_REQUEST_new();
+	OCSP_RESPONSE	*o;
+	OCSP_BASICRESP	*bs;
+	OCSP_CERTID	*id;
+	ASN1_INTEGER	*sn = ASN1_INTEGER_new();
+	X509_STORE	*store = X509_STORE_new();
+	STACK_OF(X509)	*issuer;
+	unsigned char	*der = NULL, *resp = NULL;
+	const unsigned char *p;
+	size_t		 rlen;
+	hm_err		 err;
+	int		 n;
+
+	assert_non_null(q);
+	ASN1_INTEGER_set(sn, 0x1234);
+	id = x != NULL ? OCSP_cert_to_id(NULL, x, root->cert) :
+	    OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(root->cert),
+	    X509_get0_pubkey_bitstr(root->cert), sn);
+	assert_non_null(id);
+	assert_non_null(OCSP_request_add0_id(q, id));
+	assert_true(OCSP_request_add1_nonce(q, NULL, 16));
+	n = i2d_OCSP_REQUEST(q, &der);
+	assert_true(n > 0);
+	HM_CHECK(hm_ocsp_respond(r, der, (size_t)n, &resp, &rlen, &err),
+	    &err);
+	p = resp;
+	o = d2i_OCSP_RESPONSE(NULL, &p, (long)rlen);
+	assert_non_null(o);
+	assert_int_equal(OCSP_response_status(o),
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	bs = OCSP_response_get1_basic(o);
+	assert_non_null(bs);
+	assert_int_equal(OCSP_check_nonce(q, bs), 1);
+	assert_true(X509_STORE_add_cert(store, root->cert));
+	/* Signed by the CA itself, sent without certificates: the client
+	 * holds the issuer (openssl ocsp -issuer), as here. */
+	assert_non_null(issuer = sk_X509_new_null());
+	assert_true(sk_X509_push(issuer, root->cert));
+	assert_int_equal(OCSP_basic_verify(bs, issuer, store, 0), 1);
+	sk_X509_free(issuer);
+	{
+		int			 st, reason;
+		ASN1_GENERALIZEDTIME	*rev, *tu, *nu;
+
+		assert_int_equal(OCSP_resp_find_status(bs, id, &st, &reason,
+		    &rev, &tu, &nu), 1);
+		assert_int_equal(st, want_status);
+		assert_int_equal(OCSP_check_validity(tu, nu, 300, -1), 1);
+		if (st == V_OCSP_CERTSTATUS_REVOKED) {
+			assert_int_equal(reason, HM_REASON_KEY_COMPROMISE);
+			assert_non_null(rev);
+		}
+	}
+	X509_STORE_free(store);
+	ASN1_INTEGER_free(sn);
+	OCSP_RESPONSE_free(o);
+	OPENSSL_free(der);
+	free(resp);
+	OCSP_REQUEST_free(q);
+	return bs;
+}
+
+static int
+status_of(hm_responder *r, const unsigned char *req, size_t len)
+{
+	unsigned char		*resp = NULL;
+	const unsigned char	*p;
+	OCSP_RESPONSE		*o;
+	size_t			 rlen;
+	hm_err			 err;
+	int			 st;
+
+	HM_CHECK(hm_ocsp_respond(r, req, len, &resp, &rlen, &err), &err);
+	p = resp;
+	o = d2i_OCSP_RESPONSE(NULL, &p, (long)rlen);
+	assert_non_null(o);
+	st = OCSP_response_status(o);
+	OCSP_RESPONSE_free(o);
+	free(resp);
+	return st;
+}
+
+static void
+test_good_revoked_unknown(void **state)
+{
+	hm_responder	*r = NULL;
+	hm_err		 err;
+
+	(void)state;
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r, &err), &err);
+	OCSP_BASICRESP_free(ask(r, leaf_a->x509, V_OCSP_CERTSTATUS_GOOD));
+	OCSP_BASICRESP_free(ask(r, NULL, V_OCSP_CERTSTATUS_UNKNOWN));
+	HM_CHECK(hm_revoke(ca, hm_cert_serial(leaf_a),
+	    HM_REASON_KEY_COMPROMISE, 0, NULL, &err), &err);
+	OCSP_BASICRESP_free(ask(r, leaf_a->x509, V_OCSP_CERTSTATUS_REVOKED));
+	OCSP_BASICRESP_free(ask(r, leaf_b->x509, V_OCSP_CERTSTATUS_GOOD));
+	hm_responder_free(r);
+}
+
+static void
+test_bad_requests(void **state)
+{
+	static const unsigned char	 junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	hm_responder			*r = NULL;
+	hm_ca				*other = NULL;
+	hm_signer			*oroot = NULL;
+	OCSP_REQUEST			*q;
+	unsigned char			*der = NULL, big[20000];
+	hm_err				 err;
+	int				 n;
+
+	(void)state;
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r, &err), &err);
+	assert_int_equal(status_of(r, junk, sizeof(junk)),
+	    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	memset(big, 0x30, sizeof(big));
+	assert_int_equal(status_of(r, big, sizeof(big)),
+	    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	/* About a certificate of another CA: not ours to answer. */
+	tu_root_ca("other", "Other Root", &other, &oroot);
+	q = OCSP_REQUEST_new();
+	assert_non_null(OCSP_request_add0_id(q, OCSP_cert_to_id(NULL,
+	    oroot->cert, oroot->cert)));
+	n = i2d_OCSP_REQUEST(q, &der);
+	assert_int_equal(status_of(r, der, (size_t)n),
+	    OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(q);
+	hm_signer_free(oroot);
+	hm_ca_close(other);
+	hm_responder_free(r);
+}
+
+static void
+test_crl_cache(void **state)
+{
+	hm_responder		*r = NULL;
+	const unsigned char	*c1, *c2, *c3;
+	size_t			 l1, l2, l3;
+	hm_err			 err;
+
+	(void)state;
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r, &err), &err);
+	HM_CHECK(hm_responder_crl(r, "root", &c1, &l1, &err), &err);
+	HM_CHECK(hm_responder_crl(r, "root", &c2, &l2, &err), &err);
+	assert_ptr_equal(c1, c2);		/* cached */
+	HM_CHECK(hm_revoke(ca, hm_cert_serial(leaf_b), HM_REASON_SUPERSEDED,
+	    0, NULL, &err), &err);
+	HM_CHECK(hm_responder_crl(r, "root", &c3, &l3, &err), &err);
+	assert_true(l3 > l2);			/* one entry more */
+	assert_int_equal(hm_responder_crl(r, "nosuch", &c3, &l3, &err),
+	    HM_E_NOTFOUND);
+	hm_responder_free(r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_revoked_unknown),
+		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_crl_cache),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
