@@ -18,6 +18,7 @@ struct passsrc {
 	const char	*env;
 	const char	*file;
 	int		 prompt;
+	const char	*opt;	/* option prefix for hints: "--ca-passphrase" */
 };
 
 struct cmd {

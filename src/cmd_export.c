@@ -63,6 +63,7 @@ load_key(const char *path, const struct passsrc *src, hm_key **k)
 	hm_err		 err;
 	int		 rc;
 
+	ps.opt = "--key-passphrase";
 	pass_auto_prompt(&ps, hm_key_file_is_encrypted(path));
 	if (pass_get(&ps, path, 0, &pass) != 0)
 		return EXIT_FAILURE;

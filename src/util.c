@@ -209,8 +209,9 @@ pass_get(const struct passsrc *src, const char *what, int confirm,
 		snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
 		if ((p = tty_read(prompt)) == NULL)
 			return failx("no terminal to ask the passphrase for "
-			    "%s on (give --passphrase-env VAR or "
-			    "--passphrase-file F)", what);
+			    "%s on (give %s-env VAR or %s-file F)", what,
+			    src->opt != NULL ? src->opt : "--passphrase",
+			    src->opt != NULL ? src->opt : "--passphrase");
 		if (confirm) {
 			snprintf(prompt, sizeof(prompt), "Again: ");
 			if ((again = tty_read(prompt)) == NULL ||
@@ -282,6 +283,7 @@ unlock_ca(hm_ca *ca, const char *name, const struct passsrc *src,
 	hm_err		 err;
 	int		 rc, had;
 
+	p.opt = "--ca-passphrase";
 	snprintf(what, sizeof(what), "the key of CA '%s'",
 	    name != NULL ? name : HM_ROOT_NAME);
 	pass_auto_prompt(&p, hm_ca_key_encrypted(ca, name));
