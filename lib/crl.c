@@ -3,6 +3,8 @@
  * signed by the CA that issued the certificate, with a CRL number that
  * only grows.
  */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
@@ -80,64 +82,150 @@ hm_revoke(hm_ca *ca, const char *serial, int reason, time_t when,
 	return HM_OK;
 }
 
-/*
- * What add_revoked reuses for each entry: with a million entries, the
- * allocations and encodings per entry are the bulk of the work.
- */
-struct entries {
-	X509_CRL	*crl;
-	ASN1_INTEGER	*sn;			/* set to each serial */
-	ASN1_TIME	*t;			/* set to each date */
-	time_t		 when;			/* what t holds */
-	ASN1_ENUMERATED	*reason[11];		/* by code, made once */
+/* A revoked certificate as the store lists it. */
+struct rev {
+	unsigned char	 sn[20];
+	unsigned char	 snlen;
+	unsigned char	 reason;
+	time_t		 when;
 };
 
-/* One revoked certificate into the CRL. */
+struct revs {
+	struct rev	*v;
+	size_t		 n, cap;
+};
+
+/* Collect one entry: the serial decoded from the store's hex. */
 static int
-add_revoked(const char *serial, time_t when, int reason, void *arg)
+collect(const char *serial, time_t when, int reason, void *arg)
 {
-	struct entries	*e = arg;
-	X509_REVOKED	*r = NULL;
-	unsigned char	 sn[20];
+	struct revs	*rs = arg;
+	struct rev	*r;
+	void		*t;
 	size_t		 i, n = strlen(serial);
 	int		 hi, lo;
 
-	/* The store's serials are hex of at most 20 bytes. */
-	if (n == 0 || n > 2 * sizeof(sn))
+	if (n == 0 || n > 40 || reason < 0 || reason > 10)
 		return HM_E_STORE;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 1024;
+		if ((t = reallocarray(rs->v, rs->cap, sizeof(*rs->v))) == NULL)
+			return HM_E_NOMEM;
+		rs->v = t;
+	}
+	r = &rs->v[rs->n];
 	for (i = 0; i < (n + 1) / 2; i++) {
 		hi = i == 0 && n % 2 ? 0 : OPENSSL_hexchar2int(*serial++);
 		lo = OPENSSL_hexchar2int(*serial++);
 		if (hi < 0 || lo < 0)
 			return HM_E_STORE;
-		sn[i] = (unsigned char)(hi << 4 | lo);
+		r->sn[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (reason < 0 || reason >= (int)(sizeof(e->reason) /
-	    sizeof(e->reason[0])))
-		return HM_E_STORE;
-	if (reason != HM_REASON_UNSPECIFIED && e->reason[reason] == NULL &&
-	    ((e->reason[reason] = ASN1_ENUMERATED_new()) == NULL ||
-	    !ASN1_ENUMERATED_set(e->reason[reason], reason)))
-		return HM_E_NOMEM;
-	/* Revocations come in bursts: the time is formatted once a second. */
-	if (when != e->when || ASN1_STRING_length(e->t) == 0) {
-		if (ASN1_TIME_set(e->t, when) == NULL)
-			return HM_E_NOMEM;
-		e->when = when;
-	}
-	/* RFC 5280 5.3.1: leave the reason out rather than "unspecified". */
-	if ((r = X509_REVOKED_new()) == NULL ||
-	    !ASN1_STRING_set(e->sn, sn, (int)i) ||
-	    !X509_REVOKED_set_serialNumber(r, e->sn) ||
-	    !X509_REVOKED_set_revocationDate(r, e->t) ||
-	    (reason != HM_REASON_UNSPECIFIED &&
-	    !X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, e->reason[reason], 0,
-	    X509V3_ADD_APPEND)) ||
-	    !X509_CRL_add0_revoked(e->crl, r)) {
-		X509_REVOKED_free(r);
-		return HM_E_NOMEM;
-	}
+	r->snlen = (unsigned char)i;
+	r->reason = (unsigned char)reason;
+	r->when = when;
+	rs->n++;
 	return HM_OK;
+}
+
+/*
+ * Build the X509_REVOKED of v[0..n) into out[0..n): a million of them is
+ * the bulk of a large CRL's work (allocation mostly), so it is split over
+ * two threads; each reuses its own serial, time and reason values.
+ */
+struct build {
+	const struct rev	*v;
+	X509_REVOKED		**out;
+	size_t			 n;
+	int			 ok;
+};
+
+static void *
+build_part(void *arg)
+{
+	struct build	*b = arg;
+	ASN1_INTEGER	*sn = ASN1_INTEGER_new();
+	ASN1_TIME	*t = ASN1_TIME_new();
+	ASN1_ENUMERATED	*why[11] = { NULL };
+	X509_REVOKED	*r;
+	time_t		 when = 0;
+	size_t		 i;
+	int		 code;
+
+	b->ok = sn != NULL && t != NULL;
+	for (i = 0; b->ok && i < b->n; i++) {
+		code = b->v[i].reason;
+		if (code != HM_REASON_UNSPECIFIED && why[code] == NULL &&
+		    ((why[code] = ASN1_ENUMERATED_new()) == NULL ||
+		    !ASN1_ENUMERATED_set(why[code], code))) {
+			b->ok = 0;
+			break;
+		}
+		/* Revocations come in bursts: format a time once a second. */
+		if ((i == 0 || b->v[i].when != when) &&
+		    ASN1_TIME_set(t, b->v[i].when) == NULL) {
+			b->ok = 0;
+			break;
+		}
+		when = b->v[i].when;
+		/* RFC 5280 5.3.1: leave out the reason "unspecified". */
+		if ((r = X509_REVOKED_new()) == NULL ||
+		    !ASN1_STRING_set(sn, b->v[i].sn, b->v[i].snlen) ||
+		    !X509_REVOKED_set_serialNumber(r, sn) ||
+		    !X509_REVOKED_set_revocationDate(r, t) ||
+		    (code != HM_REASON_UNSPECIFIED &&
+		    !X509_REVOKED_add1_ext_i2d(r, NID_crl_reason, why[code], 0,
+		    X509V3_ADD_APPEND))) {
+			X509_REVOKED_free(r);
+			b->ok = 0;
+			break;
+		}
+		b->out[i] = r;
+	}
+	for (code = 0; code < 11; code++)
+		ASN1_ENUMERATED_free(why[code]);
+	ASN1_INTEGER_free(sn);
+	ASN1_TIME_free(t);
+	return NULL;
+}
+
+/* The entries of rs into crl, in their order. */
+static int
+add_entries(X509_CRL *crl, const struct revs *rs)
+{
+	struct build	 b[2];
+	X509_REVOKED	**out;
+	pthread_t	 th;
+	size_t		 i, half = rs->n >= 20000 ? rs->n / 2 : 0;
+	int		 threaded = 0, ok;
+
+	if (rs->n == 0)
+		return HM_OK;
+	if ((out = calloc(rs->n, sizeof(*out))) == NULL)
+		return HM_E_NOMEM;
+	b[0].v = rs->v;
+	b[0].out = out;
+	b[0].n = half;
+	b[1].v = rs->v + half;
+	b[1].out = out + half;
+	b[1].n = rs->n - half;
+	if (half > 0)
+		threaded = pthread_create(&th, NULL, build_part, &b[0]) == 0;
+	if (half > 0 && !threaded)
+		build_part(&b[0]);
+	build_part(&b[1]);
+	if (threaded)
+		pthread_join(th, NULL);
+	ok = (half == 0 || b[0].ok) && b[1].ok;
+	for (i = 0; i < rs->n; i++) {
+		if (ok && !X509_CRL_add0_revoked(crl, out[i]))
+			ok = 0;
+		else if (ok)
+			continue;
+		X509_REVOKED_free(out[i]);
+	}
+	free(out);
+	return ok ? HM_OK : HM_E_NOMEM;
 }
 
 static int
@@ -174,15 +262,13 @@ hm_crl_build(hm_signer *s, int64_t next_update, int pem, unsigned char **out,
 	EVP_MD_CTX	*ctx = NULL;
 	BIO		*b = NULL;
 	BUF_MEM		*mem;
-	struct entries	 e;
+	struct revs	 rs = { NULL, 0, 0 };
 	unsigned char	*der = NULL;
-	size_t		 i;
 	int		 n;
 	time_t		 now = time(NULL), nu;
 	int64_t		 number;
 	int		 rc;
 
-	memset(&e, 0, sizeof(e));
 	if (s->pkey == NULL)
 		return hm_seterr(err, HM_E_INVALID, "CA '%s' is not unlocked",
 		    s->info.name);
@@ -197,15 +283,11 @@ hm_crl_build(hm_signer *s, int64_t next_update, int pem, unsigned char **out,
 	    !X509_CRL_set1_lastUpdate(crl, t) ||
 	    ASN1_TIME_set(t, nu) == NULL || !X509_CRL_set1_nextUpdate(crl, t))
 		goto ssl;
-	e.crl = crl;
-	if ((e.sn = ASN1_INTEGER_new()) == NULL ||
-	    (e.t = ASN1_TIME_new()) == NULL)
-		goto nomem;
 	/*
 	 * In serial order, as the store lists them (X509_CRL_sort would
 	 * compare them all again; RFC 5280 asks for no order anyway).
 	 */
-	if ((rc = st->ops->revoked_list(st, s->info.name, add_revoked, &e,
+	if ((rc = st->ops->revoked_list(st, s->info.name, collect, &rs,
 	    err)) != HM_OK) {
 		if (rc == HM_E_NOMEM)
 			goto nomem;
@@ -214,6 +296,8 @@ hm_crl_build(hm_signer *s, int64_t next_update, int pem, unsigned char **out,
 			    "'%s' does not read", s->info.name);
 		goto out;
 	}
+	if (add_entries(crl, &rs) != HM_OK)
+		goto nomem;
 	/* The number is taken (and kept) only when the CRL can be made. */
 	if ((rc = st->ops->begin(st, err)) != HM_OK)
 		goto out;
@@ -261,10 +345,7 @@ hm_crl_build(hm_signer *s, int64_t next_update, int pem, unsigned char **out,
  ssl:
 	rc = hm_seterr_ssl(err, HM_E_INTERNAL, "building the CRL");
  out:
-	for (i = 0; i < sizeof(e.reason) / sizeof(e.reason[0]); i++)
-		ASN1_ENUMERATED_free(e.reason[i]);
-	ASN1_INTEGER_free(e.sn);
-	ASN1_TIME_free(e.t);
+	free(rs.v);
 	OPENSSL_free(der);
 	BIO_free(b);
 	EVP_MD_CTX_free(ctx);

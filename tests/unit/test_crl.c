@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "testutil.h"
 
 static hm_cert *
@@ -175,6 +177,83 @@ test_crl_ed25519(void **state)
 	crl_for(HM_KEY_ED25519);
 }
 
+/*
+ * A CRL large enough to be built on two threads: every entry there once,
+ * in the store's order, with its reason; the signature verifies.
+ */
+static void
+test_large_crl(void **state)
+{
+	hm_ca_params		 p;
+	hm_ca			*ca;
+	hm_signer		*s;
+	sqlite3			*db;
+	sqlite3_stmt		*st;
+	X509_CRL		*crl;
+	STACK_OF(X509_REVOKED)	*rv;
+	const ASN1_INTEGER	*sn;
+	ASN1_ENUMERATED		*why;
+	char			 serial[41];
+	hm_err			 err;
+	long			 i, n = 25001;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.cn = "Large CRL Root";
+	p.pathlen = -1;
+	HM_CHECK(hm_ca_init(tu_path("large"), &p, &ca, &err), &err);
+	HM_CHECK(hm_ca_signer(ca, NULL, NULL, &s, &err), &err);
+	assert_int_equal(sqlite3_open(tu_path("large/hallmark.db"), &db),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO certs (serial, "
+	    "ca, subject, issuer, sans, not_before, not_after, profile, "
+	    "status, spki_sha256, issued_at, der, revoked_at, reason) VALUES "
+	    "(?, 'root', 'CN=x', 'CN=r', '', 0, 2000000000, 'client', "
+	    "'revoked', '', 0, x'00', ?, ?)", -1, &st, NULL), SQLITE_OK);
+	for (i = 0; i < n; i++) {
+		/* 17 bytes, top bits 01, as hallmark issues; in order. */
+		snprintf(serial, sizeof(serial), "40%032lx", i + 1);
+		sqlite3_bind_text(st, 1, serial, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, 1700000000 + i / 3);
+		sqlite3_bind_int(st, 3, i % 2 ? HM_REASON_KEY_COMPROMISE :
+		    HM_REASON_UNSPECIFIED);
+		assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	crl = crl_of(s, 0);
+	rv = X509_CRL_get_REVOKED(crl);
+	assert_int_equal(sk_X509_REVOKED_num(rv), n);
+	for (i = 0; i < n; i += 997) {
+		sn = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rv,
+		    (int)i));
+		assert_int_equal(ASN1_STRING_length(sn), 17);
+		assert_int_equal(ASN1_STRING_get0_data(sn)[16],
+		    (unsigned char)((i + 1) & 0xff));
+		assert_int_equal(ASN1_TIME_cmp_time_t(
+		    X509_REVOKED_get0_revocationDate(sk_X509_REVOKED_value(rv,
+		    (int)i)), 1700000000 + i / 3), 0);
+		why = X509_REVOKED_get_ext_d2i(sk_X509_REVOKED_value(rv,
+		    (int)i), NID_crl_reason, NULL, NULL);
+		if (i % 2) {
+			assert_non_null(why);
+			assert_int_equal(ASN1_ENUMERATED_get(why),
+			    HM_REASON_KEY_COMPROMISE);
+		} else
+			assert_null(why);
+		ASN1_ENUMERATED_free(why);
+	}
+	X509_CRL_free(crl);
+	hm_signer_free(s);
+	hm_ca_close(ca);
+}
+
 int
 main(void)
 {
@@ -182,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_reasons),
 		cmocka_unit_test(test_crl_p256),
 		cmocka_unit_test(test_crl_ed25519),
+		cmocka_unit_test(test_large_crl),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
