@@ -39,6 +39,7 @@ int	 cmd_lint(struct cli *, int, char **);
 int	 cmd_export(struct cli *, int, char **);
 int	 cmd_revoke(struct cli *, int, char **);
 int	 cmd_crl(struct cli *, int, char **);
+int	 cmd_serve(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);
@@ -55,6 +56,12 @@ int	 dispatch(struct cli *g, const struct cmd *tab, size_t n, int argc,
 int	 pass_get(const struct passsrc *src, const char *what, int confirm,
 	    char **out);
 int	 pass_opt(struct passsrc *src, int ch, const char *arg);
+/*
+ * hm_pass_cb for the library: the source the library names (kind and
+ * value), else the one in arg (a struct passsrc, or NULL for none).
+ */
+int	 lib_pass(const char *what, hm_pass_kind kind, const char *value,
+	    int confirm, char **pass, hm_err *err, void *arg);
 /* No source given, the key encrypted, a terminal on stdin: ask there. */
 void	 pass_auto_prompt(struct passsrc *src, int encrypted);
 int	 keytype_opt(const char *arg, hm_keytype *t);

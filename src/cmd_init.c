@@ -24,29 +24,6 @@ static const struct cmd cmd = { "init", NULL,
     "root\n"
     PASS_HELP };
 
-/* The passphrase sources of a hierarchy file, through pass_get. */
-static int
-hier_pass(const char *what, hm_pass_kind kind, const char *value,
-    int confirm, char **pass, hm_err *err, void *arg)
-{
-	struct passsrc	ps = { 0 };
-
-	(void)arg;
-	if (kind == HM_PASS_ENV)
-		ps.env = value;
-	else if (kind == HM_PASS_FILE)
-		ps.file = value;
-	else if (kind == HM_PASS_PROMPT)
-		ps.prompt = 1;
-	if (pass_get(&ps, what, confirm, pass) != 0 || *pass == NULL) {
-		err->code = HM_E_PASSPHRASE;
-		snprintf(err->msg, sizeof(err->msg), "no passphrase for %s",
-		    what);
-		return HM_E_PASSPHRASE;
-	}
-	return HM_OK;
-}
-
 static int
 init_config(struct cli *g, const char *config, int dry)
 {
@@ -83,7 +60,7 @@ init_config(struct cli *g, const char *config, int dry)
 		hm_hier_free(h);
 		return 0;
 	}
-	rc = hm_hier_apply(h, g->dir, hier_pass, NULL, &err);
+	rc = hm_hier_apply(h, g->dir, lib_pass, NULL, &err);
 	hm_hier_free(h);
 	if (rc != HM_OK)
 		return fail(&err);

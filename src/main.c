@@ -25,6 +25,8 @@ static const struct cmd verbs[] = {
 	  "revoke a certificate" },
 	{ "crl", cmd_crl, "crl [--ca NAME] -o FILE [options]",
 	  "write a signed CRL of what a CA revoked" },
+	{ "serve", cmd_serve, "serve [--listen ADDR:PORT] [options]",
+	  "publish CRLs and answer OCSP over HTTP" },
 	{ "show", cmd_show, "show SERIAL [--pem] [--json]",
 	  "show one certificate of the inventory" },
 };

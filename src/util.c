@@ -236,6 +236,34 @@ pass_get(const struct passsrc *src, const char *what, int confirm,
 	return 0;
 }
 
+int
+lib_pass(const char *what, hm_pass_kind kind, const char *value,
+    int confirm, char **pass, hm_err *err, void *arg)
+{
+	struct passsrc	ps = { 0 };
+
+	if (arg != NULL)
+		ps = *(const struct passsrc *)arg;
+	if (kind == HM_PASS_ENV)
+		ps.env = value;
+	else if (kind == HM_PASS_FILE)
+		ps.file = value;
+	else if (kind == HM_PASS_PROMPT)
+		ps.prompt = 1;
+	if (pass_get(&ps, what, confirm, pass) != 0 || *pass == NULL) {
+		err->code = HM_E_PASSPHRASE;
+		if (ps.opt != NULL)
+			snprintf(err->msg, sizeof(err->msg), "no passphrase for "
+			    "%s (give %s-env VAR, %s-file F or %s-prompt)",
+			    what, ps.opt, ps.opt, ps.opt);
+		else
+			snprintf(err->msg, sizeof(err->msg), "no passphrase for "
+			    "%s", what);
+		return HM_E_PASSPHRASE;
+	}
+	return HM_OK;
+}
+
 void
 pass_auto_prompt(struct passsrc *src, int encrypted)
 {

@@ -1,0 +1,574 @@
+/*
+ * The HTTP front-end of hallmark serve: GET /crl/NAME, OCSP by POST /ocsp
+ * and GET /ocsp/BASE64 (RFC 6960 appendix A, RFC 5019), on libevent's
+ * evhttp with every limit set: body and header sizes, a read timeout and
+ * a maximum of connections.  The answers come from lib (hm_responder).
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include <openssl/evp.h>
+
+#include "serve.h"
+
+#define BODY_MAX	(16 * 1024)	/* OCSP requests are small */
+#define HEADERS_MAX	(8 * 1024)	/* the request line counts too */
+#define B64_MAX		((BODY_MAX + 2) / 3 * 4)
+#define LOG_PATH_MAX	100
+#define FD_SPARE	16		/* listener, event loop, SQLite */
+
+struct server {
+	struct event_base	*base;
+	struct evhttp		*http;
+	struct evconnlistener	*lst;
+	hm_responder		*r;
+	struct event		*resume;	/* accepting again */
+	size_t			 max_conns;
+	int			 paused;
+};
+
+/* What a request handler decided, for the reply and the log line. */
+struct reply {
+	int			 status;
+	const char		*reason;
+	const char		*ctype;
+	const char		*allow;		/* for 405 */
+	const unsigned char	*body;
+	size_t			 len;
+};
+
+static void
+warnx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "hallmark: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* libevent's own complaints, one line each, in our format. */
+static void
+ev_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		warnx("libevent: %s", msg);
+}
+
+int
+serve_listen_parse(const char *s, struct serve_opts *o, char *why,
+    size_t whylen)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	const char	*a, *p, *end;
+	size_t		 alen, i;
+	unsigned long	 port = 0;
+	int		 v6 = s[0] == '[';
+
+	if (v6) {
+		a = s + 1;
+		if ((end = strchr(a, ']')) == NULL || end[1] != ':') {
+			snprintf(why, whylen, "want [IPV6]:PORT");
+			return -1;
+		}
+		p = end + 2;
+	} else {
+		a = s;
+		if ((end = strrchr(s, ':')) == NULL) {
+			snprintf(why, whylen, "want ADDR:PORT");
+			return -1;
+		}
+		p = end + 1;
+	}
+	alen = (size_t)(end - a);
+	if (alen == 0 || alen >= sizeof(o->addr)) {
+		snprintf(why, whylen, "no address or too long an address");
+		return -1;
+	}
+	if (!v6 && memchr(a, ':', alen) != NULL) {
+		snprintf(why, whylen, "an IPv6 address goes in brackets: "
+		    "[ADDR]:PORT");
+		return -1;
+	}
+	memcpy(o->addr, a, alen);
+	o->addr[alen] = '\0';
+	if ((v6 && inet_pton(AF_INET6, o->addr, &a6) != 1) ||
+	    (!v6 && inet_pton(AF_INET, o->addr, &a4) != 1)) {
+		snprintf(why, whylen, "'%s' is not a numeric IPv%d address",
+		    o->addr, v6 ? 6 : 4);
+		return -1;
+	}
+	for (i = 0; p[i] != '\0'; i++) {
+		if (!isdigit((unsigned char)p[i]) || i >= 5) {
+			snprintf(why, whylen, "bad port (want 0 to 65535)");
+			return -1;
+		}
+		port = port * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (i == 0 || port > 65535) {
+		snprintf(why, whylen, "bad port (want 0 to 65535)");
+		return -1;
+	}
+	o->port = (unsigned)port;
+	return 0;
+}
+
+/*
+ * evhttp in libevent 2.1 has no connection limit and tells nothing when
+ * a connection closes, so the kernel counts for us: the open file limit
+ * is set to the descriptors in use now, max_conns and a few spare (the
+ * listener, the event loop, SQLite's files).  At the limit accept fails
+ * with EMFILE; the listener then rests for a second instead of spinning,
+ * and the kernel's backlog holds the connections waiting.
+ */
+static int
+fd_limit(size_t conns)
+{
+	struct rlimit	rl;
+	rlim_t		need;
+	int		fd;
+
+	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
+		warnx("/dev/null: %s", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	/* Descriptors are handed out lowest first: fd is those in use. */
+	need = (rlim_t)fd + (rlim_t)conns + FD_SPARE;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		warnx("getrlimit: %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		warnx("--max-conns %zu needs %llu open files, the hard limit "
+		    "is %llu: lower --max-conns or raise the limit", conns,
+		    (unsigned long long)need, (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		warnx("setting the open file limit to %llu: %s",
+		    (unsigned long long)need, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*sv = arg;
+
+	(void)fd;
+	(void)what;
+	sv->paused = 0;
+	evconnlistener_enable(sv->lst);
+}
+
+/*
+ * The listener's argument is evhttp's, so the error callback finds the
+ * server here: one server a process.
+ */
+static struct server	*accept_sv;
+
+static void
+accept_error(struct evconnlistener *lst, void *arg)
+{
+	struct server	*sv = accept_sv;
+	struct timeval	 tv = { 1, 0 };
+	int		 e = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
+		warnx("accept: %s", strerror(e));
+		return;
+	}
+	if (!sv->paused)
+		warnx("accept: %s: %zu connections at most, not accepting for "
+		    "a second", strerror(e), sv->max_conns);
+	sv->paused = 1;
+	evconnlistener_disable(lst);
+	evtimer_add(sv->resume, &tv);
+}
+
+/* The path for the log: at most LOG_PATH_MAX bytes, escaped. */
+static void
+log_path(const char *p, char *out, size_t outlen)
+{
+	size_t	i, o = 0;
+
+	for (i = 0; p[i] != '\0' && i < LOG_PATH_MAX && o + 5 < outlen; i++) {
+		unsigned char	c = (unsigned char)p[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"')
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
+			    c);
+		else
+			out[o++] = (char)c;
+	}
+	if (p[i] != '\0' && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static void
+send_reply(struct evhttp_request *req, const struct reply *rp,
+    const struct timespec *t0)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct evbuffer		*b;
+	struct timespec		 t1;
+	struct tm		 tm;
+	const char		*path = evhttp_request_get_uri(req), *m;
+	char			*peer = NULL, when[32];
+	char			 lp[LOG_PATH_MAX * 4 + 8];
+	ev_uint16_t		 port = 0;
+	time_t			 now = time(NULL);
+	long			 ms;
+
+	if (rp->ctype != NULL)
+		evhttp_add_header(h, "Content-Type", rp->ctype);
+	if (rp->allow != NULL)
+		evhttp_add_header(h, "Allow", rp->allow);
+	if ((b = evbuffer_new()) != NULL && rp->len > 0 &&
+	    evbuffer_add(b, rp->body, rp->len) != 0) {
+		evbuffer_free(b);
+		b = NULL;
+	}
+	if (b == NULL) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET: m = "GET"; break;
+	case EVHTTP_REQ_POST: m = "POST"; break;
+	default: m = "OTHER"; break;
+	}
+	log_path(path != NULL ? path : "", lp, sizeof(lp));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (long)(t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)now);
+	fprintf(stderr, "%s %s %s \"%s\" %d %zu %ldms\n", when,
+	    peer != NULL ? peer : "-", m, lp, rp->status, rp->len, ms);
+	evhttp_send_reply(req, rp->status, rp->reason, b);
+	evbuffer_free(b);
+}
+
+static void
+text(struct reply *rp, int status, const char *reason, const char *body)
+{
+	rp->status = status;
+	rp->reason = reason;
+	rp->ctype = "text/plain";
+	rp->body = (const unsigned char *)body;
+	rp->len = strlen(body);
+}
+
+static void
+not_allowed(struct reply *rp, const char *allow)
+{
+	text(rp, 405, "Method Not Allowed", "method not allowed\n");
+	rp->allow = allow;
+}
+
+static void
+crl(struct server *sv, const char *name, struct reply *rp)
+{
+	const unsigned char	*der;
+	size_t			 len, i, n = strlen(name);
+	hm_err			 err;
+	int			 rc;
+
+	/* Only what can be a CA name reaches the library. */
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)name[i]) &&
+		    !isdigit((unsigned char)name[i]) && name[i] != '-' &&
+		    name[i] != '_' && name[i] != '.')
+			break;
+	if (n == 0 || n > HM_CA_NAME_MAX || i != n) {
+		text(rp, 404, "Not Found", "no such CA\n");
+		return;
+	}
+	if ((rc = hm_responder_crl(sv->r, name, &der, &len, &err)) ==
+	    HM_E_NOTFOUND) {
+		text(rp, 404, "Not Found", "no such CA\n");
+		return;
+	}
+	if (rc != HM_OK) {
+		warnx("CRL of '%s': %s", name, err.msg);
+		text(rp, 500, "Internal Server Error", "no CRL now\n");
+		return;
+	}
+	rp->status = 200;
+	rp->reason = "OK";
+	rp->ctype = "application/pkix-crl";
+	rp->body = der;
+	rp->len = len;
+}
+
+/* The answer to the DER request req; *resp is the caller's to free. */
+static void
+ocsp(struct server *sv, const unsigned char *req, size_t len,
+    unsigned char **resp, struct reply *rp)
+{
+	size_t	rlen;
+	hm_err	err;
+
+	if (hm_ocsp_respond(sv->r, req, len, resp, &rlen, &err) != HM_OK) {
+		warnx("OCSP: %s", err.msg);
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+		return;
+	}
+	/* RFC 6960: 200 whatever the OCSP status inside. */
+	rp->status = 200;
+	rp->reason = "OK";
+	rp->ctype = "application/ocsp-response";
+	rp->body = *resp;
+	rp->len = rlen;
+}
+
+static void
+ocsp_post(struct server *sv, struct evhttp_request *req,
+    unsigned char **resp, struct reply *rp)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+	const char	*ct;
+	unsigned char	*body;
+	size_t		 len, n;
+
+	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Content-Type");
+	n = ct == NULL ? 0 : strcspn(ct, "; \t");
+	if (ct == NULL || n != strlen("application/ocsp-request") ||
+	    strncasecmp(ct, "application/ocsp-request", n) != 0) {
+		text(rp, 415, "Unsupported Media Type",
+		    "want Content-Type: application/ocsp-request\n");
+		return;
+	}
+	if ((len = evbuffer_get_length(in)) > BODY_MAX) {
+		text(rp, 413, "Payload Too Large", "request too large\n");
+		return;
+	}
+	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0) {
+		text(rp, 500, "Internal Server Error", "out of memory\n");
+		return;
+	}
+	ocsp(sv, body, len, resp, rp);
+}
+
+/* GET /ocsp/ + the URL-encoded base64 of the DER request. */
+static void
+ocsp_get(struct server *sv, const char *enc, unsigned char **resp,
+    struct reply *rp)
+{
+	unsigned char	*der = NULL;
+	char		*dec = NULL, *b64 = NULL;
+	size_t		 n, pad = 0;
+	int		 len;
+
+	if (strlen(enc) > B64_MAX * 3 ||
+	    (dec = evhttp_uridecode(enc, 0, &n)) == NULL) {
+		text(rp, 400, "Bad Request", "bad request\n");
+		goto out;
+	}
+	while (n > 0 && pad < 2 && dec[n - 1] == '=') {
+		pad++;
+		n--;
+	}
+	if (n == 0 || n > B64_MAX || n % 4 == 1 ||
+	    memchr(dec, '=', n) != NULL) {
+		text(rp, 400, "Bad Request", "bad base64\n");
+		goto out;
+	}
+	/* Padding is optional here: put it back for the decoder. */
+	pad = (4 - n % 4) % 4;
+	if ((b64 = malloc(n + pad + 1)) == NULL ||
+	    (der = malloc((n + pad) / 4 * 3)) == NULL) {
+		text(rp, 500, "Internal Server Error", "out of memory\n");
+		goto out;
+	}
+	memcpy(b64, dec, n);
+	memset(b64 + n, '=', pad);
+	b64[n + pad] = '\0';
+	if ((len = EVP_DecodeBlock(der, (unsigned char *)b64, (int)(n + pad)))
+	    < 0 || (size_t)len < pad) {
+		text(rp, 400, "Bad Request", "bad base64\n");
+		goto out;
+	}
+	ocsp(sv, der, (size_t)len - pad, resp, rp);
+ out:
+	free(der);
+	free(b64);
+	free(dec);
+}
+
+static void
+handle(struct evhttp_request *req, void *arg)
+{
+	struct server		*sv = arg;
+	struct reply		 rp;
+	struct timespec		 t0;
+	const struct evhttp_uri	*u = evhttp_request_get_evhttp_uri(req);
+	const char		*path;
+	unsigned char		*resp = NULL;
+	int			 get, post;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	path = u != NULL ? evhttp_uri_get_path(u) : NULL;
+	memset(&rp, 0, sizeof(rp));
+	get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
+	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	if (path == NULL)
+		text(&rp, 400, "Bad Request", "bad request\n");
+	else if (strncmp(path, "/crl/", 5) == 0) {
+		if (get)
+			crl(sv, path + 5, &rp);
+		else
+			not_allowed(&rp, "GET");
+	} else if (strcmp(path, "/ocsp") == 0) {
+		if (post)
+			ocsp_post(sv, req, &resp, &rp);
+		else
+			not_allowed(&rp, "POST");
+	} else if (strncmp(path, "/ocsp/", 6) == 0) {
+		if (get)
+			ocsp_get(sv, path + 6, &resp, &rp);
+		else
+			not_allowed(&rp, "GET");
+	} else
+		text(&rp, 404, "Not Found", "not found\n");
+	send_reply(req, &rp, &t0);
+	free(resp);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*sv = arg;
+
+	(void)what;
+	warnx("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	event_base_loopexit(sv->base, NULL);
+}
+
+int
+serve_run(hm_responder *r, const struct serve_opts *o)
+{
+	struct evhttp_bound_socket	*bs;
+	struct sockaddr_storage		 ss;
+	struct sigaction		 sa;
+	struct server			 sv;
+	struct timeval			 tv;
+	struct event			*sigterm = NULL, *sigint = NULL;
+	socklen_t			 sl = sizeof(ss);
+	unsigned			 port;
+	int				 rc = 1, v6;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.r = r;
+	sv.max_conns = o->max_conns;
+	if (fd_limit(o->max_conns) != 0)
+		return 1;
+	/* A peer gone mid-reply is an error to handle, not a death. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	event_set_log_callback(ev_log);
+	if ((sv.base = event_base_new()) == NULL ||
+	    (sv.http = evhttp_new(sv.base)) == NULL) {
+		warnx("cannot set up the event loop");
+		goto out;
+	}
+	tv.tv_sec = o->timeout;
+	tv.tv_usec = 0;
+	evhttp_set_max_body_size(sv.http, BODY_MAX);
+	evhttp_set_max_headers_size(sv.http, HEADERS_MAX);
+	evhttp_set_timeout_tv(sv.http, &tv);
+	evhttp_set_allowed_methods(sv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Read what is left of a refused request: the client sees a 413. */
+	evhttp_set_flags(sv.http, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(sv.http, handle, &sv);
+	if ((sigterm = evsignal_new(sv.base, SIGTERM, on_signal, &sv)) ==
+	    NULL || (sigint = evsignal_new(sv.base, SIGINT, on_signal, &sv)) ==
+	    NULL || evsignal_add(sigterm, NULL) != 0 ||
+	    evsignal_add(sigint, NULL) != 0) {
+		warnx("cannot catch SIGTERM and SIGINT");
+		goto out;
+	}
+	v6 = strchr(o->addr, ':') != NULL;
+	if ((bs = evhttp_bind_socket_with_handle(sv.http, o->addr,
+	    (ev_uint16_t)o->port)) == NULL) {
+		warnx("cannot listen on %s%s%s:%u", v6 ? "[" : "", o->addr,
+		    v6 ? "]" : "", o->port);
+		goto out;
+	}
+	sv.lst = evhttp_bound_socket_get_listener(bs);
+	if ((sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
+		warnx("out of memory");
+		goto out;
+	}
+	accept_sv = &sv;
+	evconnlistener_set_error_cb(sv.lst, accept_error);
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+	    &sl) == -1) {
+		warnx("getsockname: %s", strerror(errno));
+		goto out;
+	}
+	port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o->addr,
+	    v6 ? "]" : "", port);
+	fflush(stdout);
+	if (event_base_dispatch(sv.base) == -1) {
+		warnx("the event loop failed");
+		goto out;
+	}
+	rc = 0;
+ out:
+	accept_sv = NULL;
+	if (sv.resume != NULL)
+		event_free(sv.resume);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sv.http != NULL)
+		evhttp_free(sv.http);
+	if (sv.base != NULL)
+		event_base_free(sv.base);
+	libevent_global_shutdown();
+	return rc;
+}

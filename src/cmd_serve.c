@@ -1,0 +1,85 @@
+/* hallmark serve: publish CRLs and answer OCSP over HTTP. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "serve.h"
+
+static const struct cmd cmd = { "serve", NULL,
+    "serve [--listen ADDR:PORT] [--max-conns N] [--ca-passphrase-env VAR]",
+    "Serve, in the foreground, the CRL of every CA of DIR at\n"
+    "GET /crl/NAME and OCSP (RFC 6960, RFC 5019) at POST /ocsp and\n"
+    "GET /ocsp/BASE64, over HTTP.  Prints \"listening on ADDR:PORT\" once\n"
+    "bound and one line a request on stderr; SIGTERM or SIGINT stop it.\n\n"
+    "  --listen ADDR:PORT     IPv4 ADDR:PORT or [IPv6]:PORT, numeric\n"
+    "                         (default 127.0.0.1:8080; port 0: any free)\n"
+    "  --max-conns N          connections at once (default 1000)\n"
+    "  --ca-passphrase-env VAR  passphrase of the CA keys, in $VAR\n"
+    "  --ca-passphrase-file F   ... in the first line of file F\n"
+    "  --ca-passphrase-prompt   ... typed at the terminal, once a CA (the\n"
+    "                           default when stdin is a terminal)\n" };
+
+int
+cmd_serve(struct cli *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		CA_PASS_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct serve_opts	 o;
+	struct passsrc		 ps = { 0 };
+	hm_responder		*r = NULL;
+	hm_ca			*ca = NULL;
+	hm_err			 err;
+	const char		*listen = "127.0.0.1:8080";
+	char			 why[128], *end;
+	unsigned long		 l;
+	int			 ch, rc = EXIT_FAILURE;
+
+	memset(&o, 0, sizeof(o));
+	o.max_conns = SERVE_MAX_CONNS;
+	o.timeout = SERVE_TIMEOUT;
+	while ((ch = cmd_getopt(&cmd, argc, argv, "h", lo)) != -1) {
+		if (pass_opt(&ps, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'l': listen = optarg; break;
+		case 'm':
+			errno = 0;
+			l = strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || l < 1 || l > SERVE_MAX_CONNS_MAX)
+				return failx("--max-conns: want 1 to %d",
+				    SERVE_MAX_CONNS_MAX);
+			o.max_conns = l;
+			break;
+		case 'h': return usage(&cmd, 0);
+		default: return usage(&cmd, EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		return usage(&cmd, EXIT_USAGE);
+	if (serve_listen_parse(listen, &o, why, sizeof(why)) != 0)
+		return failx("--listen '%.64s': %s", listen, why);
+	if ((ps.env != NULL) + (ps.file != NULL) + ps.prompt > 1)
+		return failx("give one of --ca-passphrase-env, "
+		    "--ca-passphrase-file and --ca-passphrase-prompt");
+	ps.opt = "--ca-passphrase";
+	pass_auto_prompt(&ps, 1);
+	if (open_ca(g, &ca) != 0)
+		goto out;
+	if (hm_responder_new(ca, lib_pass, &ps, &r, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	rc = serve_run(r, &o) == 0 ? 0 : EXIT_FAILURE;
+ out:
+	hm_responder_free(r);
+	hm_ca_close(ca);
+	return rc;
+}
