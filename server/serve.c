@@ -30,6 +30,7 @@
 
 #include <openssl/evp.h>
 
+#include "cli.h"
 #include "serve.h"
 
 #define BODY_MAX	(16 * 1024)	/* OCSP requests are small */
@@ -58,24 +59,12 @@ struct reply {
 	size_t			 len;
 };
 
-static void
-warnx(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "hallmark: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* libevent's own complaints, one line each, in our format. */
 static void
 ev_log(int severity, const char *msg)
 {
 	if (severity >= EVENT_LOG_WARN)
-		warnx("libevent: %s", msg);
+		(void)failx("libevent: %s", msg);
 }
 
 int
@@ -153,25 +142,25 @@ fd_limit(size_t conns)
 	int		fd;
 
 	if ((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
-		warnx("/dev/null: %s", strerror(errno));
+		(void)failx("/dev/null: %s", strerror(errno));
 		return -1;
 	}
 	close(fd);
 	/* Descriptors are handed out lowest first: fd is those in use. */
 	need = (rlim_t)fd + (rlim_t)conns + FD_SPARE;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		warnx("getrlimit: %s", strerror(errno));
+		(void)failx("getrlimit: %s", strerror(errno));
 		return -1;
 	}
 	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
-		warnx("--max-conns %zu needs %llu open files, the hard limit "
+		(void)failx("--max-conns %zu needs %llu open files, the hard limit "
 		    "is %llu: lower --max-conns or raise the limit", conns,
 		    (unsigned long long)need, (unsigned long long)rl.rlim_max);
 		return -1;
 	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		warnx("setting the open file limit to %llu: %s",
+		(void)failx("setting the open file limit to %llu: %s",
 		    (unsigned long long)need, strerror(errno));
 		return -1;
 	}
@@ -204,11 +193,11 @@ accept_error(struct evconnlistener *lst, void *arg)
 
 	(void)arg;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM) {
-		warnx("accept: %s", strerror(e));
+		(void)failx("accept: %s", strerror(e));
 		return;
 	}
 	if (!sv->paused)
-		warnx("accept: %s: %zu connections at most, not accepting for "
+		(void)failx("accept: %s: %zu connections at most, not accepting for "
 		    "a second", strerror(e), sv->max_conns);
 	sv->paused = 1;
 	evconnlistener_disable(lst);
@@ -327,7 +316,7 @@ crl(struct server *sv, const char *name, struct reply *rp)
 		return;
 	}
 	if (rc != HM_OK) {
-		warnx("CRL of '%s': %s", name, err.msg);
+		(void)failx("CRL of '%s': %s", name, err.msg);
 		text(rp, 500, "Internal Server Error", "no CRL now\n");
 		return;
 	}
@@ -347,7 +336,7 @@ ocsp(struct server *sv, const unsigned char *req, size_t len,
 	hm_err	err;
 
 	if (hm_ocsp_respond(sv->r, req, len, resp, &rlen, &err) != HM_OK) {
-		warnx("OCSP: %s", err.msg);
+		(void)failx("OCSP: %s", err.msg);
 		text(rp, 500, "Internal Server Error", "no answer now\n");
 		return;
 	}
@@ -479,7 +468,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	struct server	*sv = arg;
 
 	(void)what;
-	warnx("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	(void)failx("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	event_base_loopexit(sv->base, NULL);
 }
 
@@ -508,7 +497,7 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	event_set_log_callback(ev_log);
 	if ((sv.base = event_base_new()) == NULL ||
 	    (sv.http = evhttp_new(sv.base)) == NULL) {
-		warnx("cannot set up the event loop");
+		(void)failx("cannot set up the event loop");
 		goto out;
 	}
 	tv.tv_sec = o->timeout;
@@ -524,26 +513,26 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	    NULL || (sigint = evsignal_new(sv.base, SIGINT, on_signal, &sv)) ==
 	    NULL || evsignal_add(sigterm, NULL) != 0 ||
 	    evsignal_add(sigint, NULL) != 0) {
-		warnx("cannot catch SIGTERM and SIGINT");
+		(void)failx("cannot catch SIGTERM and SIGINT");
 		goto out;
 	}
 	v6 = strchr(o->addr, ':') != NULL;
 	if ((bs = evhttp_bind_socket_with_handle(sv.http, o->addr,
 	    (ev_uint16_t)o->port)) == NULL) {
-		warnx("cannot listen on %s%s%s:%u", v6 ? "[" : "", o->addr,
+		(void)failx("cannot listen on %s%s%s:%u", v6 ? "[" : "", o->addr,
 		    v6 ? "]" : "", o->port);
 		goto out;
 	}
 	sv.lst = evhttp_bound_socket_get_listener(bs);
 	if ((sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
-		warnx("out of memory");
+		(void)failx("out of memory");
 		goto out;
 	}
 	accept_sv = &sv;
 	evconnlistener_set_error_cb(sv.lst, accept_error);
 	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
 	    &sl) == -1) {
-		warnx("getsockname: %s", strerror(errno));
+		(void)failx("getsockname: %s", strerror(errno));
 		goto out;
 	}
 	port = ntohs(ss.ss_family == AF_INET6 ?
@@ -553,7 +542,7 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	    v6 ? "]" : "", port);
 	fflush(stdout);
 	if (event_base_dispatch(sv.base) == -1) {
-		warnx("the event loop failed");
+		(void)failx("the event loop failed");
 		goto out;
 	}
 	rc = 0;
