@@ -25,6 +25,7 @@ struct hm_hier {
 	struct hm_cfg_ca **order;	/* the CAs of steps[1..ncas] */
 	int		*moved;		/* by step: a CA above gets a new cert */
 	int		*renamed;	/* by step: a CA whose subject changes */
+	int		*newkey;	/* by step: a node's key is replaced */
 	char		 dir[HM_PATH_MAX];	/* planned for */
 	int		 planned;
 };
@@ -55,6 +56,7 @@ hm_hier_free(hm_hier *h)
 	free(h->order);
 	free(h->moved);
 	free(h->renamed);
+	free(h->newkey);
 	free(h);
 }
 
@@ -460,7 +462,7 @@ key_differs(const char *path, X509 *x)
 
 static int
 plan_node(hm_hier *h, hm_ca *ca, const struct hm_cfg_node *n, hm_step *st,
-    const hm_step *issuer, time_t now, hm_err *err)
+    const hm_step *issuer, time_t now, int *newkey, hm_err *err)
 {
 	struct hm_profile	 p;
 	hm_profile_def		 def;
@@ -492,10 +494,13 @@ plan_node(hm_hier *h, hm_ca *ca, const struct hm_cfg_node *n, hm_step *st,
 	ipk = X509_get0_pubkey(s->cert);
 	if (access(n->key, F_OK) != 0)
 		step_set(st, HM_STEP_REISSUE, "key missing");
-	else if (kt != n->key_type)
+	else if (kt != n->key_type) {
 		step_set(st, HM_STEP_REISSUE, "key type changed");
-	else if (key_differs(n->key, x))
+		*newkey = 1;
+	} else if (key_differs(n->key, x)) {
 		step_set(st, HM_STEP_REISSUE, "key and certificate differ");
+		*newkey = 1;
+	}
 	else if (ipk == NULL || X509_verify(x, ipk) != 1 ||
 	    X509_NAME_cmp(X509_get_issuer_name(x),
 	    X509_get_subject_name(s->cert)) != 0)
@@ -545,10 +550,12 @@ hm_hier_plan(hm_hier *h, const char *dir, const hm_step **steps, size_t *n,
 	free(h->steps);
 	free(h->moved);
 	free(h->renamed);
+	free(h->newkey);
 	h->moved = calloc(total, sizeof(*h->moved));
 	h->renamed = calloc(total, sizeof(*h->renamed));
+	h->newkey = calloc(total, sizeof(*h->newkey));
 	if ((h->steps = calloc(total, sizeof(*h->steps))) == NULL ||
-	    h->moved == NULL || h->renamed == NULL)
+	    h->moved == NULL || h->renamed == NULL || h->newkey == NULL)
 		return hm_seterr(err, HM_E_NOMEM, "out of memory");
 	if ((rc = order_cas(h, err)) != HM_OK)
 		return rc;
@@ -586,7 +593,7 @@ hm_hier_plan(hm_hier *h, const char *dir, const hm_step **steps, size_t *n,
 				parent = &h->steps[1 + j];
 		st = step_add(h, HM_STEP_NODE, c->nodes[i].name);
 		if ((rc = plan_node(h, ca, &c->nodes[i], st, parent, now,
-		    err)) != HM_OK)
+		    &h->newkey[st - h->steps], err)) != HM_OK)
 			goto out;
 		if ((st->action == HM_STEP_KEEP ||
 		    st->action == HM_STEP_UPDATE) &&
@@ -783,16 +790,14 @@ write_chain(const struct hm_cfg_node *n, X509 *x, const hm_signer *s,
 
 /* The node's key: the one on disk if it still fits, else a new one. */
 static int
-node_key(struct run *r, const struct hm_cfg_node *n, const hm_step *st,
+node_key(struct run *r, const struct hm_cfg_node *n, int newkey,
     hm_key **key, int *fresh, hm_err *err)
 {
 	char	 what[96], *pass = NULL;
 	int	 rc;
 
 	*fresh = 0;
-	if (access(n->key, F_OK) == 0 &&
-	    strcmp(st->why, "key type changed") != 0 &&
-	    strcmp(st->why, "key and certificate differ") != 0) {
+	if (access(n->key, F_OK) == 0 && !newkey) {
 		snprintf(what, sizeof(what), "the key of node '%s'", n->name);
 		if (hm_key_file_is_encrypted(n->key) &&
 		    (rc = pass_for(r, &n->pass, what, 0, &pass, err)) != HM_OK)
@@ -835,7 +840,8 @@ apply_node(struct run *r, const struct hm_cfg_node *n, const hm_step *st,
 		return rc;
 	}
 	if ((rc = node_profile(n, &def, &p, err)) != HM_OK ||
-	    (rc = node_key(r, n, st, &key, &fresh, err)) != HM_OK)
+	    (rc = node_key(r, n, r->h->newkey[st - r->h->steps], &key, &fresh,
+	    err)) != HM_OK)
 		goto out;
 	subject_of(&n->subject, n->name, &subj);
 	if ((rc = hm_csr_new(key, subj.cn, n->sans, &csr, err)) != HM_OK)

@@ -188,6 +188,42 @@ test_reissue_ca_updates_chains(void **state)
 	hm_hier_free(h);
 }
 
+/* Another key type for a node: a new key of that type, not the old. */
+static void
+test_key_type_changed(void **state)
+{
+	struct asked	 a = { 0, 0, "" };
+	hm_hier		*h;
+	hm_key		*k = NULL;
+	hm_err		 err;
+	const hm_step	*st;
+	size_t		 n;
+	char		 dir[512], *y, *p;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", tu_path("ca4"));
+	h = load(yaml);
+	plan_is(h, dir, "CCCC");
+	HM_CHECK(hm_hier_apply(h, dir, pass_cb, &a, &err), &err);
+	hm_hier_free(h);
+	assert_non_null(y = strdup(yaml));
+	p = strstr(y, "key_type: ed25519");
+	assert_non_null(p);
+	memcpy(p, "key_type: p384   ", 17);
+	h = load(y);
+	free(y);
+	HM_CHECK(hm_hier_plan(h, dir, &st, &n, &err), &err);
+	assert_int_equal(st[3].action, HM_STEP_REISSUE);
+	assert_string_equal(st[3].why, "key type changed");
+	HM_CHECK(hm_hier_apply(h, dir, pass_cb, &a, &err), &err);
+	HM_CHECK(hm_key_load(tu_path("nodes/bot/key.pem"), NULL, &k, &err),
+	    &err);
+	assert_int_equal(hm_key_type(k), HM_KEY_P384);
+	hm_key_free(k);
+	plan_is(h, dir, "KKKK");
+	hm_hier_free(h);
+}
+
 /* Without a way to the passphrase the file names, nothing is made. */
 static void
 test_no_passphrase(void **state)
@@ -212,6 +248,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_keep_mend),
 		cmocka_unit_test(test_reissue_ca_updates_chains),
+		cmocka_unit_test(test_key_type_changed),
 		cmocka_unit_test(test_no_passphrase),
 	};
 
