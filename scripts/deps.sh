@@ -12,6 +12,14 @@ echo "installing:$missing"
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
+# Packages that ship a service (nginx) must not start it: the tests start
+# their own, on 127.0.0.1 and a free port.
+rcd=/usr/sbin/policy-rc.d
+if [ ! -e $rcd ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee $rcd >/dev/null
+	$sudo chmod 755 $rcd
+	trap '$sudo rm -f $rcd' EXIT
+fi
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing
