@@ -81,6 +81,7 @@ struct hm_profile {
 	int64_t		 default_validity;
 	unsigned	 ku;		/* HM_KU_*; 0: by key type and EKU */
 	unsigned	 eku;		/* HM_EKU_* */
+	int		 ocsp_nocheck;	/* id-pkix-ocsp-nocheck, no URLs */
 };
 const struct hm_profile *hm_profile_get(hm_profile_id id);
 /* A custom profile as a struct hm_profile (borrowing d's name). */

@@ -298,8 +298,9 @@ hm_sign_cert(const struct hm_tbs *t, X509 *issuer_cert, EVP_PKEY *issuer_key,
 		if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, 0) != 1)
 			goto ssl;
 	}
+	/* A responder's certificate is not checked: no URLs to check it. */
 	if (t->issuer_info != NULL && t->issuer_info->base_url[0] != '\0' &&
-	    (rc = publish_urls(x, t->issuer_info, err)) != HM_OK)
+	    !t->profile->ocsp_nocheck && (rc = publish_urls(x, t->issuer_info, err)) != HM_OK)
 		goto out;
 	/* What lint and the chain's verifiers check, before signing. */
 	if ((rc = lint_tbs(t, err)) != HM_OK ||

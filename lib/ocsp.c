@@ -20,12 +20,19 @@ struct rca {
 	size_t		 crllen;
 	time_t		 crl_until;	/* make a new one from then on */
 	int64_t		 stamp[2];	/* revoked count and time sum */
+	/* The delegated responder (hm_responder_delegate), or NULL. */
+	X509		*dcert;
+	EVP_PKEY	*dkey;
+	EVP_MD_CTX	*dtmpl;
+	time_t		 drenew;	/* make a new one from then on */
+	time_t		 dexpire;
 };
 
 struct hm_responder {
 	hm_ca		*ca;
 	struct rca	*v;
 	size_t		 n;
+	int		 delegate;
 };
 
 struct open_arg {
@@ -108,9 +115,91 @@ hm_responder_free(hm_responder *r)
 	for (i = 0; i < r->n; i++) {
 		hm_signer_free(r->v[i].s);
 		free(r->v[i].crl);
+		X509_free(r->v[i].dcert);
+		EVP_PKEY_free(r->v[i].dkey);
+		EVP_MD_CTX_free(r->v[i].dtmpl);
 	}
 	free(r->v);
 	free(r);
+}
+
+/*
+ * A new responder certificate for c, issued by c through the ordinary
+ * pipeline (so it is in the inventory), for a key that lives in memory
+ * only.  c's old one stays in use unless this succeeds.
+ */
+static int
+delegate_one(struct rca *c, time_t now, hm_err *err)
+{
+	hm_issue_req	 req;
+	hm_key		*k = NULL;
+	hm_csr		*csr = NULL;
+	hm_cert		*cert = NULL;
+	X509		*x = NULL;
+	EVP_MD_CTX	*tmpl = NULL;
+	const unsigned char *p;
+	char		 cn[HM_CA_NAME_MAX + 32];
+	time_t		 until;
+	int		 rc;
+
+	snprintf(cn, sizeof(cn), "OCSP responder of %.44s", c->name);
+	if ((rc = hm_key_generate(HM_KEY_P256, &k, err)) != HM_OK ||
+	    (rc = hm_csr_new(k, cn, NULL, &csr, err)) != HM_OK)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.profile = HM_PROFILE_OCSP;
+	req.csr = csr;
+	if ((rc = hm_issue(c->s, &req, &cert, NULL, err)) != HM_OK ||
+	    (rc = hm_sign_ctx_new(k->pkey, &tmpl, err)) != HM_OK)
+		goto out;
+	/*
+	 * Parsed again: a certificate built in memory has no decoded public
+	 * key, which OCSP_basic_sign_ctx compares with the signing key.
+	 */
+	p = cert->der;
+	if ((x = d2i_X509(NULL, &p, (long)cert->derlen)) == NULL) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "responder certificate");
+		goto out;
+	}
+	until = hm_asn1_time_to_time(X509_get0_notAfter(x));
+	if (until <= now) {
+		rc = hm_seterr(err, HM_E_POLICY, "CA '%s' expires now; it can "
+		    "not delegate OCSP", c->name);
+		goto out;
+	}
+	X509_free(c->dcert);
+	EVP_PKEY_free(c->dkey);
+	EVP_MD_CTX_free(c->dtmpl);
+	c->dcert = x;
+	x = NULL;
+	c->dkey = k->pkey;
+	EVP_PKEY_up_ref(c->dkey);
+	c->dtmpl = tmpl;
+	tmpl = NULL;
+	c->dexpire = until;
+	c->drenew = now + (until - now) / 2;
+	rc = HM_OK;
+ out:
+	EVP_MD_CTX_free(tmpl);
+	X509_free(x);
+	hm_cert_free(cert);
+	hm_csr_free(csr);
+	hm_key_free(k);
+	return rc;
+}
+
+int
+hm_responder_delegate(hm_responder *r, hm_err *err)
+{
+	time_t	now = time(NULL);
+	size_t	i;
+	int	rc;
+
+	for (i = 0; i < r->n; i++)
+		if ((rc = delegate_one(&r->v[i], now, err)) != HM_OK)
+			return rc;
+	r->delegate = 1;
+	return HM_OK;
 }
 
 static struct rca *
@@ -291,6 +380,14 @@ hm_ocsp_respond(hm_responder *r, const unsigned char *req, size_t len,
 			status = OCSP_RESPONSE_STATUS_UNAUTHORIZED;
 		c = ci;
 	}
+	/*
+	 * A responder certificate past half its life is replaced; if that
+	 * fails, the old one serves until it expires, then tryLater.
+	 */
+	if (status == OCSP_RESPONSE_STATUS_SUCCESSFUL && r->delegate &&
+	    now >= c->drenew && delegate_one(c, now, NULL) != HM_OK &&
+	    now >= c->dexpire)
+		status = OCSP_RESPONSE_STATUS_TRYLATER;
 	if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
 		OCSP_REQUEST_free(q);
 		return bare(status, resp, resplen, err);
@@ -307,10 +404,15 @@ hm_ocsp_respond(hm_responder *r, const unsigned char *req, size_t len,
 	/* The nonce, if asked with one (RFC 8954: at most 32 bytes). */
 	if (OCSP_copy_nonce(bs, q) < 0)
 		goto nomem;
-	if ((rc = hm_sign_ctx_copy(c->s->sign_tmpl, c->s->pkey, &ctx, err)) !=
-	    HM_OK)
+	/* Delegated: the responder's certificate goes with the answer. */
+	if (r->delegate)
+		rc = hm_sign_ctx_copy(c->dtmpl, c->dkey, &ctx, err);
+	else
+		rc = hm_sign_ctx_copy(c->s->sign_tmpl, c->s->pkey, &ctx, err);
+	if (rc != HM_OK)
 		goto out;
-	if (!OCSP_basic_sign_ctx(bs, c->s->cert, ctx, NULL, OCSP_NOCERTS) ||
+	if (!OCSP_basic_sign_ctx(bs, r->delegate ? c->dcert : c->s->cert, ctx,
+	    NULL, r->delegate ? 0 : OCSP_NOCERTS) ||
 	    (o = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs)) ==
 	    NULL || (n = i2d_OCSP_RESPONSE(o, &der)) <= 0) {
 		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "signing the OCSP "

@@ -8,15 +8,21 @@
 #define KU_CA	(HM_KU_DIGITAL_SIGNATURE | HM_KU_KEY_CERT_SIGN | HM_KU_CRL_SIGN)
 
 static const struct hm_profile profiles[] = {
-	{ HM_PROFILE_ROOT, "root", 1, 0, 0, 10 * HM_YEAR, KU_CA, 0 },
+	{ HM_PROFILE_ROOT, "root", 1, 0, 0, 10 * HM_YEAR, KU_CA, 0, 0 },
 	{ HM_PROFILE_INTERMEDIATE, "intermediate", 1, 0, 0, 5 * HM_YEAR,
-	  KU_CA, 0 },
+	  KU_CA, 0, 0 },
 	{ HM_PROFILE_SERVER, "server", 0, 1, 1, 90 * 86400, 0,
-	  HM_EKU_SERVER },
+	  HM_EKU_SERVER, 0 },
 	{ HM_PROFILE_CLIENT, "client", 0, 0, 0, 90 * 86400, 0,
-	  HM_EKU_CLIENT },
+	  HM_EKU_CLIENT, 0 },
 	{ HM_PROFILE_BOTH, "both", 0, 1, 1, 90 * 86400, 0,
-	  HM_EKU_SERVER | HM_EKU_CLIENT },
+	  HM_EKU_SERVER | HM_EKU_CLIENT, 0 },
+	/*
+	 * Short-lived, so that it needs no revocation checking of its own
+	 * (RFC 6960 4.2.2.2.1): the responder makes a new one at half life.
+	 */
+	{ HM_PROFILE_OCSP, "ocsp", 0, 0, 0, 2 * 86400, HM_KU_DIGITAL_SIGNATURE,
+	  HM_EKU_OCSP_SIGNING, 1 },
 };
 
 static const char *const names[] = {
@@ -26,6 +32,7 @@ static const char *const names[] = {
 	[HM_PROFILE_CLIENT] = "client",
 	[HM_PROFILE_BOTH] = "both",
 	[HM_PROFILE_CUSTOM] = "custom",
+	[HM_PROFILE_OCSP] = "ocsp",
 };
 
 const struct hm_profile *
@@ -56,7 +63,7 @@ hm_profile_parse(const char *s, hm_profile_id *out, hm_err *err)
 const char *
 hm_profile_name(hm_profile_id p)
 {
-	if (p < HM_PROFILE_ROOT || p > HM_PROFILE_CUSTOM)
+	if (p < HM_PROFILE_ROOT || p > HM_PROFILE_OCSP)
 		return "none";
 	return names[p];
 }
@@ -170,6 +177,7 @@ hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
 	ASN1_BIT_STRING			*ku = NULL;
 	EXTENDED_KEY_USAGE		*eku = NULL;
 	AUTHORITY_KEYID			*aki = NULL;
+	ASN1_NULL			*null = NULL;
 	const ASN1_OCTET_STRING		*iski;
 	unsigned			 kubits_set;
 	size_t				 i;
@@ -206,6 +214,13 @@ hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
 		if (X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0, 0) != 1)
 			goto ssl;
 	}
+	if (p->ocsp_nocheck) {
+		if ((null = ASN1_NULL_new()) == NULL)
+			goto nomem;
+		if (X509_add1_ext_i2d(x, NID_id_pkix_OCSP_noCheck, null, 0,
+		    0) != 1)
+			goto ssl;
+	}
 	/* RFC 5280 4.2.1.10: conforming CAs mark it critical. */
 	if (nc != NULL && p->is_ca &&
 	    X509_add1_ext_i2d(x, NID_name_constraints, nc, 1, 0) != 1)
@@ -238,5 +253,6 @@ hm_profile_apply(const struct hm_profile *p, X509 *x, X509 *issuer,
 	ASN1_BIT_STRING_free(ku);
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	AUTHORITY_KEYID_free(aki);
+	ASN1_NULL_free(null);
 	return rc;
 }

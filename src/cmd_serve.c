@@ -8,7 +8,8 @@
 #include "serve.h"
 
 static const struct cmd cmd = { "serve", NULL,
-    "serve [--listen ADDR:PORT] [--max-conns N] [--ca-passphrase-env VAR]",
+    "serve [--listen ADDR:PORT] [--max-conns N] [--ocsp-delegated]\n"
+    "    [--ca-passphrase-env VAR]",
     "Serve, in the foreground, the CRL of every CA of DIR at\n"
     "GET /crl/NAME and OCSP (RFC 6960, RFC 5019) at POST /ocsp and\n"
     "GET /ocsp/BASE64, over HTTP.  Prints \"listening on ADDR:PORT\" once\n"
@@ -16,6 +17,10 @@ static const struct cmd cmd = { "serve", NULL,
     "  --listen ADDR:PORT     IPv4 ADDR:PORT or [IPv6]:PORT, numeric\n"
     "                         (default 127.0.0.1:8080; port 0: any free)\n"
     "  --max-conns N          connections at once (default 1000)\n"
+    "  --ocsp-delegated       sign OCSP answers with responder certificates\n"
+    "                         each CA issues (OCSPSigning, ocsp-nocheck, 2\n"
+    "                         days, renewed at half life; keys in memory\n"
+    "                         only), not with the CA keys\n"
     "  --ca-passphrase-env VAR  passphrase of the CA keys, in $VAR\n"
     "  --ca-passphrase-file F   ... in the first line of file F\n"
     "  --ca-passphrase-prompt   ... typed at the terminal, once a CA (the\n"
@@ -27,6 +32,7 @@ cmd_serve(struct cli *g, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "max-conns", required_argument, NULL, 'm' },
+		{ "ocsp-delegated", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		CA_PASS_OPTIONS,
 		{ NULL, 0, NULL, 0 }
@@ -39,7 +45,7 @@ cmd_serve(struct cli *g, int argc, char **argv)
 	const char		*listen = "127.0.0.1:8080";
 	char			 why[128], *end;
 	unsigned long		 l;
-	int			 ch, rc = EXIT_FAILURE;
+	int			 ch, delegated = 0, rc = EXIT_FAILURE;
 
 	memset(&o, 0, sizeof(o));
 	o.max_conns = SERVE_MAX_CONNS;
@@ -58,6 +64,7 @@ cmd_serve(struct cli *g, int argc, char **argv)
 				    SERVE_MAX_CONNS_MAX);
 			o.max_conns = l;
 			break;
+		case 'D': delegated = 1; break;
 		case 'h': return usage(&cmd, 0);
 		default: return usage(&cmd, EXIT_USAGE);
 		}
@@ -73,7 +80,8 @@ cmd_serve(struct cli *g, int argc, char **argv)
 	pass_auto_prompt(&ps, 1);
 	if (open_ca(g, &ca) != 0)
 		goto out;
-	if (hm_responder_new(ca, lib_pass, &ps, &r, &err) != HM_OK) {
+	if (hm_responder_new(ca, lib_pass, &ps, &r, &err) != HM_OK ||
+	    (delegated && hm_responder_delegate(r, &err) != HM_OK)) {
 		fail(&err);
 		goto out;
 	}

@@ -286,6 +286,11 @@ typedef enum hm_profile_id {
 	HM_PROFILE_CLIENT,
 	HM_PROFILE_BOTH,
 	HM_PROFILE_CUSTOM,		/* an hm_profile_def */
+	/*
+	 * A delegated OCSP responder (OCSPSigning, id-pkix-ocsp-nocheck, 2
+	 * days): what hm_responder_delegate issues for itself.
+	 */
+	HM_PROFILE_OCSP,
 } hm_profile_id;
 
 int		 hm_profile_parse(const char *s, hm_profile_id *out,
@@ -544,6 +549,13 @@ typedef struct hm_responder hm_responder;
 int		 hm_responder_new(hm_ca *ca, hm_pass_cb cb, void *arg,
 		    hm_responder **out, hm_err *err);
 void		 hm_responder_free(hm_responder *r);
+/*
+ * From now on sign OCSP answers not with the CA keys but with delegated
+ * responder certificates: each CA issues one (profile HM_PROFILE_OCSP,
+ * recorded in the inventory) for a P-256 key that never leaves memory,
+ * and a new one when the last is past half its life.
+ */
+int		 hm_responder_delegate(hm_responder *r, hm_err *err);
 
 /*
  * The DER CRL of CA name, made fresh when a revocation happened since the
@@ -556,7 +568,8 @@ int		 hm_responder_crl(hm_responder *r, const char *name,
 /*
  * The DER OCSP response to the DER request req: for each certificate
  * asked about (by a CA of the directory), good, revoked (time, reason) or
- * unknown; the nonce echoed; signed by the CA that issued it.  A request
+ * unknown; the nonce echoed; signed by the CA that issued it (or its
+ * delegated responder).  A request
  * that does not parse gets a malformedRequest response, one about several
  * CAs or none of ours unauthorized: there is always a response to send
  * (HM_OK) unless memory runs out.  *resp is the caller's to free.

@@ -116,12 +116,12 @@ check test "$(code -H 'Content-Type: application/ocsp-request' \
     --data-binary @big.bin "$URL/ocsp")" = 413
 check alive
 
-# 200 idle connections held open, answering all the while.
+# 500 idle connections held open, answering all the while.
 idle() {
 	python3 - "$PORT" <<'EOF'
 import socket, subprocess, sys
 port = int(sys.argv[1])
-socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(500)]
 r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
     "--max-time", "5", "http://127.0.0.1:%d/crl/root" % port],
     capture_output=True, text=True)
@@ -186,6 +186,28 @@ check limit
 check grep -q 'connections at most' s2.err
 kill -TERM "$SPID"
 wait "$SPID" || die "serve --max-conns 20 did not exit 0 on SIGTERM"
+SPID=
+
+# --ocsp-delegated: answers signed by a responder certificate mid
+# issued (OCSPSigning, ocsp-nocheck), which openssl ocsp checks.
+"$HM" -d ca serve --listen 127.0.0.1:0 --ocsp-delegated >s3.out 2>s3.err &
+SPID=$!
+i=0
+while ! grep -q '^listening on ' s3.out 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat s3.err)"
+	sleep 0.1
+done
+URL=http://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
+    s3.out)
+check check_ocsp revoked -cert leaf.pem
+check grep -q 'Responder Id: CN = OCSP responder of mid' ocsp.txt
+check grep -q 'OCSP No Check' ocsp.txt
+check check_ocsp unknown -serial 0x1234
+hm -d ca list --json > inv.json
+check test "$(grep -c '"profile": "ocsp"' inv.json)" -eq 2
+kill -TERM "$SPID"
+wait "$SPID" || die "serve --ocsp-delegated did not exit 0 on SIGTERM"
 SPID=
 
 # Options are checked before anything starts.

@@ -194,6 +194,60 @@ test_bad_requests(void **state)
 	hm_responder_free(r);
 }
 
+/*
+ * Delegated: answers signed by a responder certificate the CA issued
+ * (OCSPSigning, ocsp-nocheck, at most 2 days, in the inventory), sent
+ * with the answer; OCSP_basic_verify checks that delegation (it refuses
+ * a signer without the EKU or from another issuer).
+ */
+static void
+test_delegated(void **state)
+{
+	hm_responder	*r = NULL;
+	OCSP_BASICRESP	*bs;
+	X509		*signer = NULL;
+	char		 serial[41], cn[128];
+	hm_cert_info	 ci;
+	hm_err		 err;
+	int		 days, secs;
+
+	(void)state;
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r, &err), &err);
+	HM_CHECK(hm_responder_delegate(r, &err), &err);
+	bs = ask(r, leaf_a->x509, V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(sk_X509_num(OCSP_resp_get0_certs(bs)), 1);
+	assert_int_equal(OCSP_resp_get0_signer(bs, &signer, NULL), 1);
+	assert_int_not_equal(X509_cmp(signer, root->cert), 0);
+	X509_NAME_get_text_by_NID(X509_get_subject_name(signer),
+	    NID_commonName, cn, sizeof(cn));
+	assert_string_equal(cn, "OCSP responder of root");
+	assert_int_equal(X509_check_issued(root->cert, signer), X509_V_OK);
+	assert_int_equal(X509_get_extended_key_usage(signer), XKU_OCSP_SIGN);
+	assert_true(X509_get_ext_by_NID(signer, NID_id_pkix_OCSP_noCheck, -1) >=
+	    0);
+	assert_int_equal(X509_get_ext_by_NID(signer, NID_info_access, -1), -1);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs,
+	    X509_get0_notBefore(signer), X509_get0_notAfter(signer)), 1);
+	assert_true(days * 86400 + secs <= 2 * 86400 + 600);
+	assert_true(X509_get_ext_by_NID(signer, NID_basic_constraints, -1) >=
+	    0);
+	assert_int_equal(X509_check_ca(signer), 0);
+	{
+		const ASN1_INTEGER	*sn = X509_get0_serialNumber(signer);
+		BIGNUM			*bn = ASN1_INTEGER_to_BN(sn, NULL);
+		char			*hex = BN_bn2hex(bn);
+
+		snprintf(serial, sizeof(serial), "%s", hex);
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	HM_CHECK(hm_cert_lookup(ca, serial, &ci, NULL, NULL), &err);
+	assert_string_equal(ci.profile, "ocsp");
+	OCSP_BASICRESP_free(bs);
+	OCSP_BASICRESP_free(ask(r, NULL, V_OCSP_CERTSTATUS_UNKNOWN));
+	hm_responder_free(r);
+}
+
 static void
 test_crl_cache(void **state)
 {
@@ -222,6 +276,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_revoked_unknown),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_delegated),
 		cmocka_unit_test(test_crl_cache),
 	};
 

@@ -285,7 +285,10 @@ test_parse_and_name(void **state)
 	assert_string_equal(hm_profile_name(HM_PROFILE_BOTH), "both");
 	assert_string_equal(hm_profile_name(HM_PROFILE_NONE), "none");
 	assert_string_equal(hm_profile_name(HM_PROFILE_CUSTOM), "custom");
-	assert_string_equal(hm_profile_name((hm_profile_id)7), "none");
+	assert_string_equal(hm_profile_name(HM_PROFILE_OCSP), "ocsp");
+	assert_string_equal(hm_profile_name((hm_profile_id)8), "none");
+	/* Issued by the responder itself, never typed. */
+	assert_int_equal(hm_profile_parse("ocsp", &id, NULL), HM_E_INVALID);
 	assert_string_equal(hm_profile_name((hm_profile_id)-1), "none");
 
 	/* Round trip of the names users may type. */
