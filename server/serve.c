@@ -24,11 +24,13 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "cli.h"
 #include "serve.h"
@@ -41,8 +43,9 @@
 
 struct server {
 	struct event_base	*base;
-	struct evhttp		*http;
-	struct evconnlistener	*lst;
+	struct evhttp		*http[2];	/* HTTP, HTTPS */
+	struct evconnlistener	*lst[2];
+	SSL_CTX			*tls;
 	hm_responder		*r;
 	struct event		*resume;	/* accepting again */
 	size_t			 max_conns;
@@ -68,7 +71,7 @@ ev_log(int severity, const char *msg)
 }
 
 int
-serve_listen_parse(const char *s, struct serve_opts *o, char *why,
+serve_listen_parse(const char *s, struct serve_addr *o, char *why,
     size_t whylen)
 {
 	struct in6_addr	 a6;
@@ -171,11 +174,14 @@ static void
 accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*sv = arg;
+	int		 i;
 
 	(void)fd;
 	(void)what;
 	sv->paused = 0;
-	evconnlistener_enable(sv->lst);
+	for (i = 0; i < 2; i++)
+		if (sv->lst[i] != NULL)
+			evconnlistener_enable(sv->lst[i]);
 }
 
 /*
@@ -472,21 +478,95 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(sv->base, NULL);
 }
 
-int
-serve_run(hm_responder *r, const struct serve_opts *o)
+/*
+ * A TLS connection of the HTTPS listener.  Should this fail (no memory),
+ * evhttp 2.1 would make a plain one instead: handlers that need the peer's
+ * certificate find no SSL on it and refuse.
+ */
+static struct bufferevent *
+tls_bev(struct event_base *base, void *arg)
+{
+	struct server		*sv = arg;
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if ((ssl = SSL_new(sv->tls)) == NULL)
+		return NULL;
+	if ((bev = bufferevent_openssl_socket_new(base, -1, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* A client that closes without close_notify has still been served. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+/* An evhttp with every limit, answering with handle. */
+static struct evhttp *
+http_new(struct server *sv, int timeout)
+{
+	struct evhttp	*h;
+	struct timeval	 tv;
+
+	if ((h = evhttp_new(sv->base)) == NULL)
+		return NULL;
+	tv.tv_sec = timeout;
+	tv.tv_usec = 0;
+	evhttp_set_max_body_size(h, BODY_MAX);
+	evhttp_set_max_headers_size(h, HEADERS_MAX);
+	evhttp_set_timeout_tv(h, &tv);
+	evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+	/* Read what is left of a refused request: the client sees a 413. */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+	evhttp_set_gencb(h, handle, sv);
+	return h;
+}
+
+/* Bind h to a, say where on stdout, keep its listener in *lst. */
+static int
+bind_http(struct evhttp *h, const struct serve_addr *a, const char *scheme,
+    struct evconnlistener **lst)
 {
 	struct evhttp_bound_socket	*bs;
 	struct sockaddr_storage		 ss;
-	struct sigaction		 sa;
-	struct server			 sv;
-	struct timeval			 tv;
-	struct event			*sigterm = NULL, *sigint = NULL;
 	socklen_t			 sl = sizeof(ss);
 	unsigned			 port;
-	int				 rc = 1, v6;
+	int				 v6 = strchr(a->addr, ':') != NULL;
+
+	if ((bs = evhttp_bind_socket_with_handle(h, a->addr,
+	    (ev_uint16_t)a->port)) == NULL) {
+		(void)failx("cannot listen on %s%s%s%s:%u", scheme,
+		    v6 ? "[" : "", a->addr, v6 ? "]" : "", a->port);
+		return -1;
+	}
+	*lst = evhttp_bound_socket_get_listener(bs);
+	evconnlistener_set_error_cb(*lst, accept_error);
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+	    &sl) == -1) {
+		(void)failx("getsockname: %s", strerror(errno));
+		return -1;
+	}
+	port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	printf("listening on %s%s%s%s:%u\n", scheme, v6 ? "[" : "", a->addr,
+	    v6 ? "]" : "", port);
+	fflush(stdout);
+	return 0;
+}
+
+int
+serve_run(hm_responder *r, const struct serve_opts *o)
+{
+	struct sigaction		 sa;
+	struct server			 sv;
+	struct event			*sigterm = NULL, *sigint = NULL;
+	int				 rc = 1, i;
 
 	memset(&sv, 0, sizeof(sv));
 	sv.r = r;
+	sv.tls = o->tls;
 	sv.max_conns = o->max_conns;
 	if (fd_limit(o->max_conns) != 0)
 		return 1;
@@ -496,19 +576,15 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	sigaction(SIGPIPE, &sa, NULL);
 	event_set_log_callback(ev_log);
 	if ((sv.base = event_base_new()) == NULL ||
-	    (sv.http = evhttp_new(sv.base)) == NULL) {
+	    (sv.http[0] = http_new(&sv, o->timeout)) == NULL ||
+	    (sv.tls != NULL && (sv.http[1] = http_new(&sv, o->timeout)) ==
+	    NULL) ||
+	    (sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
 		(void)failx("cannot set up the event loop");
 		goto out;
 	}
-	tv.tv_sec = o->timeout;
-	tv.tv_usec = 0;
-	evhttp_set_max_body_size(sv.http, BODY_MAX);
-	evhttp_set_max_headers_size(sv.http, HEADERS_MAX);
-	evhttp_set_timeout_tv(sv.http, &tv);
-	evhttp_set_allowed_methods(sv.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
-	/* Read what is left of a refused request: the client sees a 413. */
-	evhttp_set_flags(sv.http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_gencb(sv.http, handle, &sv);
+	if (sv.tls != NULL)
+		evhttp_set_bevcb(sv.http[1], tls_bev, &sv);
 	if ((sigterm = evsignal_new(sv.base, SIGTERM, on_signal, &sv)) ==
 	    NULL || (sigint = evsignal_new(sv.base, SIGINT, on_signal, &sv)) ==
 	    NULL || evsignal_add(sigterm, NULL) != 0 ||
@@ -516,31 +592,12 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 		(void)failx("cannot catch SIGTERM and SIGINT");
 		goto out;
 	}
-	v6 = strchr(o->addr, ':') != NULL;
-	if ((bs = evhttp_bind_socket_with_handle(sv.http, o->addr,
-	    (ev_uint16_t)o->port)) == NULL) {
-		(void)failx("cannot listen on %s%s%s:%u", v6 ? "[" : "", o->addr,
-		    v6 ? "]" : "", o->port);
-		goto out;
-	}
-	sv.lst = evhttp_bound_socket_get_listener(bs);
-	if ((sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
-		(void)failx("out of memory");
-		goto out;
-	}
 	accept_sv = &sv;
-	evconnlistener_set_error_cb(sv.lst, accept_error);
-	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
-	    &sl) == -1) {
-		(void)failx("getsockname: %s", strerror(errno));
+	/* HTTPS first: "listening on ADDR:PORT" last says all is bound. */
+	if ((sv.tls != NULL && bind_http(sv.http[1], &o->tls_listen,
+	    "https://", &sv.lst[1]) != 0) ||
+	    bind_http(sv.http[0], &o->listen, "", &sv.lst[0]) != 0)
 		goto out;
-	}
-	port = ntohs(ss.ss_family == AF_INET6 ?
-	    ((struct sockaddr_in6 *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)&ss)->sin_port);
-	printf("listening on %s%s%s:%u\n", v6 ? "[" : "", o->addr,
-	    v6 ? "]" : "", port);
-	fflush(stdout);
 	if (event_base_dispatch(sv.base) == -1) {
 		(void)failx("the event loop failed");
 		goto out;
@@ -554,8 +611,9 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 		event_free(sigterm);
 	if (sigint != NULL)
 		event_free(sigint);
-	if (sv.http != NULL)
-		evhttp_free(sv.http);
+	for (i = 0; i < 2; i++)
+		if (sv.http[i] != NULL)
+			evhttp_free(sv.http[i]);
 	if (sv.base != NULL)
 		event_base_free(sv.base);
 	libevent_global_shutdown();

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <openssl/types.h>	/* SSL_CTX, for the TLS helpers only */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -576,6 +578,22 @@ int		 hm_responder_crl(hm_responder *r, const char *name,
  */
 int		 hm_ocsp_respond(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **resp, size_t *resplen,
+		    hm_err *err);
+
+/* ---- TLS --------------------------------------------------------------- */
+
+typedef struct hm_tls_params {
+	const char	*cert;		/* PEM: the leaf, then its CAs */
+	const char	*key;		/* PEM private key */
+	const char	*key_pass;	/* for an encrypted key, or NULL */
+} hm_tls_params;
+
+/*
+ * An OpenSSL server context (caller frees with SSL_CTX_free): TLS 1.2 at
+ * least (1.3 preferred), no renegotiation, p's chain and key.  Refused:
+ * a key that is not the certificate's, a certificate not valid now.
+ */
+int		 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out,
 		    hm_err *err);
 
 /* ---- Files ------------------------------------------------------------- */

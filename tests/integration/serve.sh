@@ -210,10 +210,65 @@ kill -TERM "$SPID"
 wait "$SPID" || die "serve --ocsp-delegated did not exit 0 on SIGTERM"
 SPID=
 
+# --tls-listen: the same over HTTPS with a certificate mid issued.
+hm -d ca issue --profile server --ca mid --new-key srv.key \
+    --san dns:localhost --san ip:127.0.0.1 -o srv.pem \
+    --chain-out srv.chain >/dev/null
+"$HM" -d ca serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
+    --tls-cert srv.chain --tls-key srv.key >s4.out 2>s4.err &
+SPID=$!
+i=0
+while ! grep -q '^listening on [0-9]' s4.out 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat s4.err)"
+	sleep 0.1
+done
+TURL=https://$(sed -n 's|^listening on https://\(127\.0\.0\.1:[0-9]*\)$|\1|p' \
+    s4.out)
+[ "$TURL" != https:// ] || die "no https line in: $(cat s4.out)"
+# An idle TLS connection is closed by the read timeout (10 s), in the
+# handshake already; checked at the end.
+python3 - "${TURL##*:}" >idle.txt 2>&1 <<'EOF' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(30)
+t = time.time()
+d = s.recv(100)
+print("closed" if d == b"" and time.time() - t < 20 else "open")
+EOF
+IDLE=$!
+tls_crl() {
+	[ "$(curl -s -o tls.crl -w '%{http_code}' --max-time 5 \
+	    --cacert $ROOT "$TURL/crl/mid")" = 200 ]
+	openssl crl -inform DER -in tls.crl -noout -verify -CAfile $MID 2>&1 |
+	    grep -q 'verify OK'
+}
+check tls_crl
+URL=$TURL
+check check_ocsp revoked -cert leaf.pem
+check check_ocsp unknown -serial 0x1234
+# A client that does not trust the CA gets nothing; plain HTTP on the TLS
+# port gets nothing; the server goes on.
+check test "$(code "$TURL/crl/mid" || true)" = 000
+check test "$(code "http://${TURL#https://}/crl/mid" || true)" = 000
+check tls_crl
+wait "$IDLE" || true
+check grep -q '^closed$' idle.txt
+kill -TERM "$SPID"
+wait "$SPID" || die "serve --tls-listen did not exit 0 on SIGTERM"
+SPID=
+
 # Options are checked before anything starts.
 refuse 'want ADDR:PORT' hm -d ca serve --listen 8080
 refuse 'brackets' hm -d ca serve --listen ::1:8080
 refuse 'bad port' hm -d ca serve --listen 127.0.0.1:65536
 refuse 'not a numeric IPv4' hm -d ca serve --listen localhost:80
 refuse 'max-conns' hm -d ca serve --max-conns 0
+refuse 'go together' hm -d ca serve --tls-listen 127.0.0.1:0
+refuse 'go together' hm -d ca serve --tls-cert srv.pem --tls-key srv.key
+refuse 'tls-listen' hm -d ca serve --tls-listen 8443 --tls-cert srv.pem \
+    --tls-key srv.key
+refuse 'is not the key of' hm -d ca serve --tls-listen 127.0.0.1:0 \
+    --tls-cert srv.pem --tls-key leaf.key
+refuse 'for --tls-key' hm -d ca serve --passphrase-env X
 done_ok
