@@ -1,7 +1,8 @@
 #!/bin/sh
 # hallmark's main job end to end on the embedded store (SQLite): a root and
 # an intermediate CA in a fresh directory, a server and a client
-# certificate, both verified by openssl, then the inventory.
+# certificate, both verified by openssl, the inventory, then revocation
+# seen through hallmark serve (OCSP and CRL), and a PKCS#12 export.
 set -eu
 hm=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=${DEMO_DIR:-demo-out}
@@ -42,4 +43,52 @@ run openssl verify -x509_strict -purpose sslclient -CAfile ca/ca/root/cert.pem \
 say "the inventory"
 run "$hm" -d ca list
 run "$hm" -d ca list --expiring 100d --ca fleet
+
+say "hallmark serve: CRLs and OCSP on 127.0.0.1, a free port"
+"$hm" -d ca serve --listen 127.0.0.1:0 --ca-passphrase-env DEMO_ROOT_PASS \
+    >serve.out 2>serve.log &
+spid=$!
+trap 'kill $spid 2>/dev/null || true' EXIT
+i=0
+until grep -q '^listening on ' serve.out 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat serve.log; exit 1; }
+	sleep 0.1
+done
+url=http://$(sed -n 's/^listening on //p' serve.out)
+echo "serving at $url"
+
+say "the fleet CA publishes there: what it issues now carries the URLs"
+run "$hm" -d ca ca url --ca fleet "$url"
+run "$hm" -d ca issue --profile client --ca fleet --new-key robot-8.key \
+    --cn robot-8 -o robot-8.pem --chain-out robot-8-chain.pem
+run openssl x509 -in robot-8.pem -noout -ext crlDistributionPoints,authorityInfoAccess
+# ocsp STATUS: ask, show the answer, and stop unless it says STATUS.
+ocsp() {
+	run openssl ocsp -issuer ca/ca/fleet/cert.pem -cert robot-8.pem \
+	    -url "$(openssl x509 -in robot-8.pem -noout -ocsp_uri)" \
+	    -CAfile ca/ca/root/cert.pem -timeout 5 >ocsp.txt 2>&1 || true
+	cat ocsp.txt
+	grep -q "^robot-8.pem: $1\$" ocsp.txt && grep -q 'verify OK' ocsp.txt
+}
+ocsp good
+
+say "robot-8 is lost: revoke it; OCSP and the CRL say so at once"
+serial=$(openssl x509 -in robot-8.pem -noout -serial | cut -d= -f2)
+run "$hm" -d ca revoke "$serial" --reason keyCompromise
+ocsp revoked
+run curl -s -o fleet.crl --max-time 5 "$url/crl/fleet"
+run openssl crl -inform DER -in fleet.crl -noout -verify -CAfile ca/ca/fleet/cert.pem
+openssl crl -inform DER -in fleet.crl -noout -text | grep -A2 "Serial Number: $serial"
+kill $spid
+wait $spid || true
+trap - EXIT
+echo "serve's log:"
+cat serve.log
+
+say "the client's key and chain as PKCS#12, for a browser or Java"
+export DEMO_P12_PASS="demo p12 passphrase"
+run "$hm" -d ca export p12 --cert client.pem --key client.key --chain \
+    -o client.p12 --passphrase-env DEMO_P12_PASS
+run openssl pkcs12 -in client.p12 -noout -info -passin env:DEMO_P12_PASS
 printf '\ndemo: OK (files in %s)\n' "$out"
