@@ -23,6 +23,7 @@ static const struct {
 	{ HM_E_SIGNATURE,	"bad signature" },
 	{ HM_E_STORE,		"store error" },
 	{ HM_E_TOOBIG,		"input too large" },
+	{ HM_E_REFUSED,		"refused" },
 };
 
 const char *

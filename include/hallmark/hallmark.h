@@ -33,6 +33,7 @@ extern "C" {
 #define HM_E_SIGNATURE		-9	/* a signature does not verify */
 #define HM_E_STORE		-10	/* the inventory store failed */
 #define HM_E_TOOBIG		-11	/* input over its size cap */
+#define HM_E_REFUSED		-12	/* the other side said no */
 
 #define HM_ERR_MSG_MAX		256
 
@@ -579,6 +580,90 @@ int		 hm_responder_crl(hm_responder *r, const char *name,
 int		 hm_ocsp_respond(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **resp, size_t *resplen,
 		    hm_err *err);
+
+/* ---- Enrollment with a pre-shared key (docs/PROTOCOL.md, section 1) ---- */
+
+#define HM_ENROLL_MAX		16384	/* bytes of a request or a reply */
+#define HM_TOKEN_LEN		77	/* "hm1-" + 16 + "-" + 56 */
+#define HM_TOKEN_ID_LEN		20	/* hex of the 10-byte PSK id */
+#define HM_TOKEN_TTL		(15 * 60)
+#define HM_TOKEN_TTL_MAX	(30 * 86400)
+#define HM_TOKENS_PENDING_MAX	10000	/* unused, unexpired, at once */
+
+/* What a token lets its holder have: the scope. */
+typedef struct hm_token_params {
+	const char	*ca;		/* the issuing CA; NULL: the root */
+	const char	*name;		/* the certificate's CN */
+	hm_profile_id	 profile;	/* server, client or both */
+	const hm_names	*sans;		/* its SANs (server, both: >= 1) */
+	int64_t		 ttl;		/* seconds; 0: HM_TOKEN_TTL */
+} hm_token_params;
+
+typedef struct hm_token_info {
+	char		 id[HM_TOKEN_ID_LEN + 1];	/* lower-case hex */
+	char		 ca[HM_CA_NAME_MAX + 1];
+	char		 name[65];
+	char		 profile[HM_CA_NAME_MAX + 1];
+	char		 sans[1024];	/* "dns:a,ip:10.0.0.1" */
+	char		 state[16];	/* pending, used, revoked, expired */
+	time_t		 created_at, expires_at;
+	time_t		 used_at;	/* 0: not used */
+	char		 serial[41];	/* what it was used for, or "" */
+} hm_token_info;
+
+typedef int (*hm_token_cb)(const hm_token_info *ti, void *arg);
+
+/*
+ * A new PSK for the scope p, stored as pending: the token (NUL-terminated,
+ * HM_TOKEN_LEN characters) in token, which is the only copy of the
+ * secret the caller gets; info (may be NULL) describes it.  HM_E_POLICY
+ * when HM_TOKENS_PENDING_MAX are pending.
+ */
+int		 hm_token_new(hm_ca *ca, const hm_token_params *p,
+		    char token[HM_TOKEN_LEN + 1], hm_token_info *info,
+		    hm_err *err);
+/* Every token the store keeps, newest first. */
+int		 hm_token_list(hm_ca *ca, hm_token_cb cb, void *arg,
+		    hm_err *err);
+/* Revoke a pending token by id (HM_E_NOTFOUND, HM_E_POLICY if used). */
+int		 hm_token_revoke(hm_ca *ca, const char *id, hm_err *err);
+
+/* The client's side of one enrollment. */
+typedef struct hm_enroll hm_enroll;
+
+/*
+ * Check token's form and check value (HM_E_INVALID: mistyped) and seal a
+ * request carrying csr.  The request's bytes stay the same for retries.
+ */
+int		 hm_enroll_new(const char *token, const hm_csr *csr,
+		    hm_enroll **out, hm_err *err);
+const unsigned char *hm_enroll_request(const hm_enroll *e, size_t *len);
+/*
+ * Open the server's reply body: HM_OK when it holds a certificate for
+ * key's public key whose chain verifies up to the root it carries, for
+ * the purpose of its profile; HM_E_REFUSED with the server's reason in
+ * err for a sealed refusal; HM_E_SIGNATURE when the reply was not made
+ * for this request by the holder of the PSK; HM_E_INVALID if malformed.
+ */
+int		 hm_enroll_finish(hm_enroll *e, const hm_key *key,
+		    const unsigned char *reply, size_t len, hm_err *err);
+/* After hm_enroll_finish: PEM, borrowed from e. */
+const char	*hm_enroll_cert_pem(const hm_enroll *e);
+const char	*hm_enroll_chain_pem(const hm_enroll *e);  /* may be "" */
+const char	*hm_enroll_ca_pem(const hm_enroll *e);
+void		 hm_enroll_free(hm_enroll *e);
+
+/*
+ * The server's side: the answer to one request body.  *http is the HTTP
+ * status to send: 200 with a reply body in *reply (the caller frees; a
+ * certificate or a sealed refusal), else 400 (malformed header), 403
+ * (unknown token or bad tag: the one generic refusal), 413 (too big),
+ * with *reply NULL.  HM_OK unless memory or the store fails; err holds a
+ * line for the log either way (never a secret).
+ */
+int		 hm_enroll_answer(hm_responder *r, const unsigned char *req,
+		    size_t len, unsigned char **reply, size_t *replylen,
+		    int *http, hm_err *err);
 
 /* ---- TLS --------------------------------------------------------------- */
 
