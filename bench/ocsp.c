@@ -201,6 +201,24 @@ sleep_for(double secs)
 	nanosleep(&ts, NULL);	/* early on a signal: checked after */
 }
 
+/* Seconds the server has run on a CPU (its one thread), or -1. */
+static double
+server_cpu(void)
+{
+	char		 path[64], line[128];
+	unsigned long long ns;
+	FILE		*fp;
+	int		 ok;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)server_pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	ok = fgets(line, sizeof(line), fp) != NULL &&
+	    sscanf(line, "%llu", &ns) == 1;
+	fclose(fp);
+	return ok ? (double)ns / 1e9 : -1;
+}
+
 /* Wait up to secs for pid: its wait status, or -1 (still running). */
 static int
 wait_for(pid_t pid, double secs)
@@ -769,15 +787,17 @@ client_main(void *arg)
  * (b): the clients run for about secs seconds; returns the responses.
  * The clock stops when the last client has its last answer, so every
  * response the server made in the time is counted, none outside it.
+ * *cpu gets the server's CPU time in the slice.
  */
 static long
-load_slice(struct bench *b, double secs, double *t)
+load_slice(struct bench *b, double secs, double *t, double *cpu)
 {
 	struct timespec	 dl;
-	double		 t0;
+	double		 t0, c0;
 	long		 n;
 	int		 i, e = 0;
 
+	c0 = server_cpu();
 	pthread_mutex_lock(&b->mu);
 	b->count = 0;
 	b->busy = b->nclients;
@@ -798,6 +818,7 @@ load_slice(struct bench *b, double secs, double *t)
 	n = b->count;
 	b->total += n;
 	pthread_mutex_unlock(&b->mu);
+	*cpu = server_cpu() - c0;
 	if (e != 0)
 		fail("the clients still busy %.0f s after a slice",
 		    SLICE_TIMEOUT);
@@ -923,7 +944,7 @@ main(int argc, char **argv)
 	struct req		 rq[NCERT];
 	char			 hm[PATH_MAX];
 	const char		*kt = argc > 4 ? argv[4] : "p256";
-	double			 secs, t, ta, tb, tc, a, bb, cc;
+	double			 secs, t, ta, tb, tc, a, bb, cc, cpu, busy;
 	long			 n, na, nb, nc, checked = 0;
 	uint64_t		 seq = 0;
 	size_t			 tbslen;
@@ -1004,17 +1025,18 @@ main(int argc, char **argv)
 	/* A round uncounted: connections made, caches warm. */
 	rounds = (int)(secs / SLICE + 0.5);
 	na = nb = nc = 0;
-	ta = tb = tc = 0;
+	ta = tb = tc = busy = 0;
 	for (k = -1; k < rounds && !interrupted; k++) {
 		n = raw_sign(&f, tmp, tbslen, SLICE, &t);
 		if (k >= 0) {
 			na += n;
 			ta += t;
 		}
-		n = load_slice(&b, SLICE, &t);
+		n = load_slice(&b, SLICE, &t, &cpu);
 		if (k >= 0) {
 			nb += n;
 			tb += t;
+			busy += cpu;
 		}
 		n = in_process(&f, rq, &seq, SLICE, &t);
 		if (k >= 0) {
@@ -1045,7 +1067,8 @@ main(int argc, char **argv)
 	printf("(a) raw %s sign, CA key, %zu-byte TBS %9.0f sig/s   "
 	    "(reference)\n", kt, tbslen, a);
 	printf("(b) OCSP over HTTP, %3d clients      %9.0f resp/s  "
-	    "%5.1f %% of (a)\n", b.nclients, bb, 100 * bb / a);
+	    "%5.1f %% of (a)  server busy %.0f %%\n", b.nclients, bb,
+	    100 * bb / a, 100 * busy / tb);
 	printf("(c) hm_ocsp_respond in process       %9.0f resp/s  "
 	    "%5.1f %% of (a)\n", cc, 100 * cc / a);
 	printf("    %ld of %ld HTTP responses checked (signature, status, "
