@@ -314,38 +314,48 @@ issuer_of(hm_responder *r, OCSP_CERTID *cid)
 	return NULL;
 }
 
-/* The status of one certificate, added to bs. */
+/*
+ * The status of one certificate, added to bs.  Only a certificate the
+ * store does not hold is unknown: a store that fails is an error
+ * (HM_E_STORE), never an answer.
+ */
 static int
 add_status(hm_responder *r, OCSP_BASICRESP *bs, OCSP_CERTID *cid,
-    const struct rca *c, ASN1_TIME *thisupd, ASN1_TIME *nextupd)
+    const struct rca *c, ASN1_TIME *thisupd, ASN1_TIME *nextupd,
+    hm_err *err)
 {
 	ASN1_INTEGER	*serial = NULL;
 	hm_cert_info	 ci;
 	ASN1_TIME	*rt = NULL;
 	BIGNUM		*bn = NULL;
 	char		*hex = NULL;
-	int		 status = V_OCSP_CERTSTATUS_UNKNOWN, reason = -1, ok;
+	int		 status = V_OCSP_CERTSTATUS_UNKNOWN, reason = -1, rc;
 
 	if (OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid) &&
 	    (bn = ASN1_INTEGER_to_BN(serial, NULL)) != NULL &&
 	    !BN_is_negative(bn) && BN_num_bytes(bn) <= 20 &&
-	    (hex = BN_bn2hex(bn)) != NULL &&
-	    hm_cert_lookup(r->ca, hex, &ci, NULL, NULL) == HM_OK &&
-	    strcmp(ci.ca, c->name) == 0) {
-		if (ci.revoked_at != 0) {
-			status = V_OCSP_CERTSTATUS_REVOKED;
-			reason = ci.reason;
-			rt = ASN1_TIME_set(NULL, ci.revoked_at);
-		} else
-			status = V_OCSP_CERTSTATUS_GOOD;
+	    (hex = BN_bn2hex(bn)) != NULL) {
+		rc = hm_cert_lookup(r->ca, hex, &ci, NULL, err);
+		if (rc != HM_OK && rc != HM_E_NOTFOUND)
+			goto out;
+		if (rc == HM_OK && strcmp(ci.ca, c->name) == 0) {
+			if (ci.revoked_at != 0) {
+				status = V_OCSP_CERTSTATUS_REVOKED;
+				reason = ci.reason;
+				rt = ASN1_TIME_set(NULL, ci.revoked_at);
+			} else
+				status = V_OCSP_CERTSTATUS_GOOD;
+		}
 	}
-	ok = (status != V_OCSP_CERTSTATUS_REVOKED || rt != NULL) &&
+	rc = (status != V_OCSP_CERTSTATUS_REVOKED || rt != NULL) &&
 	    OCSP_basic_add1_status(bs, cid, status, reason, rt, thisupd,
-	    nextupd) != NULL;
+	    nextupd) != NULL ? HM_OK : hm_seterr(err, HM_E_NOMEM,
+	    "out of memory");
+ out:
 	ASN1_TIME_free(rt);
 	OPENSSL_free(hex);
 	BN_free(bn);
-	return ok ? HM_OK : HM_E_NOMEM;
+	return rc;
 }
 
 int
@@ -396,11 +406,18 @@ hm_ocsp_respond(hm_responder *r, const unsigned char *req, size_t len,
 	    (thisupd = ASN1_TIME_set(NULL, now)) == NULL ||
 	    (nextupd = ASN1_TIME_set(NULL, now + OCSP_VALID)) == NULL)
 		goto nomem;
-	for (i = 0; i < n; i++)
-		if (add_status(r, bs, OCSP_onereq_get0_id(
-		    OCSP_request_onereq_get0(q, i)), c, thisupd, nextupd) !=
-		    HM_OK)
-			goto nomem;
+	for (i = 0; i < n; i++) {
+		rc = add_status(r, bs, OCSP_onereq_get0_id(
+		    OCSP_request_onereq_get0(q, i)), c, thisupd, nextupd, err);
+		if (rc == HM_E_NOMEM)
+			goto out;
+		/* The store failed: no status to give now, ask again. */
+		if (rc != HM_OK) {
+			rc = bare(OCSP_RESPONSE_STATUS_TRYLATER, resp, resplen,
+			    err);
+			goto out;
+		}
+	}
 	/* The nonce, if asked with one (RFC 8954: at most 32 bytes). */
 	if (OCSP_copy_nonce(bs, q) < 0)
 		goto nomem;

@@ -2,7 +2,8 @@
  * lib/ocsp.c: OCSP answers built by OpenSSL's own client side, checked
  * with OCSP_basic_verify against the root; good, revoked with time and
  * reason, unknown; the nonce echoed; malformed and foreign requests get
- * the right error status; CRLs cached until a revocation.
+ * the right error status; a store that fails gives tryLater, never
+ * unknown; CRLs cached until a revocation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include <openssl/ocsp.h>
 
+#include "internal.h"	/* the store's operations, to break one */
 #include "testutil.h"
 
 static hm_ca		*ca;
@@ -248,6 +250,50 @@ test_delegated(void **state)
 	hm_responder_free(r);
 }
 
+static int
+broken_get(hm_store *st, const char *serial, hm_cert_info *ci,
+    unsigned char **derp, size_t *derlen, hm_err *err)
+{
+	(void)st;
+	(void)serial;
+	(void)ci;
+	(void)derp;
+	(void)derlen;
+	return hm_seterr(err, HM_E_STORE, "store: disk I/O error");
+}
+
+/* A store that fails is no answer: tryLater, not "unknown". */
+static void
+test_store_error(void **state)
+{
+	const struct hm_store_ops	*ops = ca->store->ops;
+	struct hm_store_ops		 broken = *ops;
+	hm_responder			*r = NULL;
+	OCSP_REQUEST			*q;
+	unsigned char			*der = NULL;
+	hm_err				 err;
+	int				 n, st;
+
+	(void)state;
+	broken.cert_get = broken_get;
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r, &err), &err);
+	assert_non_null(q = OCSP_REQUEST_new());
+	assert_non_null(OCSP_request_add0_id(q, OCSP_cert_to_id(NULL,
+	    leaf_b->x509, root->cert)));
+	n = i2d_OCSP_REQUEST(q, &der);
+	assert_true(n > 0);
+	ca->store->ops = &broken;
+	st = status_of(r, der, (size_t)n);
+	ca->store->ops = ops;
+	assert_int_equal(st, OCSP_RESPONSE_STATUS_TRYLATER);
+	/* And answers again once the store does. */
+	assert_int_equal(status_of(r, der, (size_t)n),
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(q);
+	hm_responder_free(r);
+}
+
 static void
 test_crl_cache(void **state)
 {
@@ -277,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_good_revoked_unknown),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_delegated),
+		cmocka_unit_test(test_store_error),
 		cmocka_unit_test(test_crl_cache),
 	};
 
