@@ -202,6 +202,35 @@ hm_responder_delegate(hm_responder *r, hm_err *err)
 	return HM_OK;
 }
 
+/*
+ * RFC 8954 2.1: a nonce of 0 or more than 32 bytes is a malformed
+ * request; so is a nonce extension that does not hold an OCTET STRING,
+ * or two of them.
+ */
+static int
+nonce_ok(OCSP_REQUEST *q)
+{
+	X509_EXTENSION		*ext;
+	ASN1_OCTET_STRING	*v = NULL;
+	const unsigned char	*p;
+	const ASN1_OCTET_STRING	*d;
+	int			 i, ok;
+
+	if ((i = OCSP_REQUEST_get_ext_by_NID(q, NID_id_pkix_OCSP_Nonce,
+	    -1)) < 0)
+		return 1;
+	if (OCSP_REQUEST_get_ext_by_NID(q, NID_id_pkix_OCSP_Nonce, i) >= 0 ||
+	    (ext = OCSP_REQUEST_get_ext(q, i)) == NULL)
+		return 0;
+	d = X509_EXTENSION_get_data(ext);
+	p = ASN1_STRING_get0_data(d);
+	ok = (v = d2i_ASN1_OCTET_STRING(NULL, &p, ASN1_STRING_length(d))) !=
+	    NULL && p == ASN1_STRING_get0_data(d) + ASN1_STRING_length(d) &&
+	    ASN1_STRING_length(v) >= 1 && ASN1_STRING_length(v) <= 32;
+	ASN1_OCTET_STRING_free(v);
+	return ok;
+}
+
 static struct rca *
 rca_find(hm_responder *r, const char *name)
 {
@@ -377,7 +406,8 @@ hm_ocsp_respond(hm_responder *r, const unsigned char *req, size_t len,
 
 	if (len == 0 || len > OCSP_REQ_MAX ||
 	    (q = d2i_OCSP_REQUEST(NULL, &p, (long)len)) == NULL ||
-	    p != req + len || (n = OCSP_request_onereq_count(q)) <= 0) {
+	    p != req + len || (n = OCSP_request_onereq_count(q)) <= 0 ||
+	    !nonce_ok(q)) {
 		ERR_clear_error();
 		OCSP_REQUEST_free(q);
 		return bare(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, resp,
@@ -418,7 +448,7 @@ hm_ocsp_respond(hm_responder *r, const unsigned char *req, size_t len,
 			goto out;
 		}
 	}
-	/* The nonce, if asked with one (RFC 8954: at most 32 bytes). */
+	/* The nonce, if asked with one (1 to 32 bytes: nonce_ok). */
 	if (OCSP_copy_nonce(bs, q) < 0)
 		goto nomem;
 	/* Delegated: the responder's certificate goes with the answer. */

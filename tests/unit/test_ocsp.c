@@ -193,6 +193,33 @@ test_bad_requests(void **state)
 	OCSP_REQUEST_free(q);
 	hm_signer_free(oroot);
 	hm_ca_close(other);
+	/* RFC 8954: nonces of 1 to 32 bytes; 33 is malformed, as are two. */
+	{
+		static const int	 lens[] = { 32, 33, 1, -2 };
+		size_t			 i;
+
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			q = OCSP_REQUEST_new();
+			assert_non_null(OCSP_request_add0_id(q,
+			    OCSP_cert_to_id(NULL, leaf_b->x509, root->cert)));
+			assert_true(OCSP_request_add1_nonce(q, NULL,
+			    lens[i] > 0 ? lens[i] : 16));
+			/* add1_nonce replaces: a copy makes the second. */
+			if (lens[i] < 0)
+				assert_true(OCSP_REQUEST_add_ext(q,
+				    OCSP_REQUEST_get_ext(q, 0), -1));
+			assert_int_equal(OCSP_REQUEST_get_ext_count(q),
+			    lens[i] < 0 ? 2 : 1);
+			der = NULL;
+			n = i2d_OCSP_REQUEST(q, &der);
+			assert_int_equal(status_of(r, der, (size_t)n),
+			    lens[i] == 32 || lens[i] == 1 ?
+			    OCSP_RESPONSE_STATUS_SUCCESSFUL :
+			    OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+			OPENSSL_free(der);
+			OCSP_REQUEST_free(q);
+		}
+	}
 	hm_responder_free(r);
 }
 
