@@ -164,6 +164,31 @@ typedef struct hm_ca_rec {
 	hm_ca_info	 info;
 } hm_ca_rec;
 
+/* A token as the store keeps it (token.c, enroll server side). */
+#define HM_PSK_LEN		32
+#define HM_PSK_ID_LEN		10
+#define HM_TOKEN_PENDING	0
+#define HM_TOKEN_USED		1
+#define HM_TOKEN_REVOKED	2
+/* The PSK is kept this long past expiry to seal late refusals. */
+#define HM_TOKEN_KEEP		86400
+
+struct hm_token_rec {
+	hm_token_info	 info;
+	int		 state;		/* HM_TOKEN_* */
+	unsigned char	 psk[HM_PSK_LEN];
+	int		 has_psk;	/* 0 once wiped */
+	unsigned char	 req_hash[32];	/* of the request that used it */
+	int		 has_hash;
+	unsigned char	*reply;		/* the reply sent to it, or NULL */
+	size_t		 replylen;
+};
+/* Wipe r's secrets and free its reply. */
+void	 hm_token_rec_clear(struct hm_token_rec *r);
+/* The token string of id and psk (docs/PROTOCOL.md 1.1). */
+void	 hm_token_format(const unsigned char id[HM_PSK_ID_LEN],
+	    const unsigned char psk[HM_PSK_LEN], char out[HM_TOKEN_LEN + 1]);
+
 struct hm_store_ops {
 	const char	*name;
 	void	(*close)(hm_store *);
@@ -196,6 +221,26 @@ struct hm_store_ops {
 	int	(*ca_set_url)(hm_store *, const char *name, const char *url,
 		    hm_err *);
 	int	(*ca_list)(hm_store *, hm_ca_cb, void *, hm_err *);
+	/* Tokens.  HM_E_EXISTS when the id is taken. */
+	int	(*token_insert)(hm_store *, const struct hm_token_rec *,
+		    hm_err *);
+	/* Pending and unexpired at now. */
+	int	(*token_pending)(hm_store *, time_t now, int64_t *n, hm_err *);
+	/* HM_E_NOTFOUND; r->reply malloc'd (hm_token_rec_clear frees). */
+	int	(*token_get)(hm_store *, const char *id,
+		    struct hm_token_rec *r, hm_err *);
+	/* Newest first; info.state as stored ("pending" even if expired). */
+	int	(*token_list)(hm_store *, hm_token_cb, void *, hm_err *);
+	/* Pending to revoked: HM_E_NOTFOUND, or HM_E_POLICY if not pending. */
+	int	(*token_revoke)(hm_store *, const char *id, hm_err *);
+	/*
+	 * Pending to used (r: id, used_at, serial, req_hash, reply) in the
+	 * caller's transaction; HM_E_EXISTS if it is pending no more.
+	 */
+	int	(*token_use)(hm_store *, const struct hm_token_rec *r,
+		    hm_err *);
+	/* Wipe the PSKs of tokens that expired before `before`. */
+	int	(*token_purge)(hm_store *, time_t before, hm_err *);
 };
 
 struct hm_store {

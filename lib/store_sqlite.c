@@ -17,10 +17,13 @@
 
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
     ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_REVOKE, ST_REVOKED,
-    ST_CRL_NEXT, ST_CA_URL, ST_MAX };
+    ST_CRL_NEXT, ST_CA_URL, ST_TOKEN_INSERT, ST_TOKEN_PENDING, ST_TOKEN_GET,
+    ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_TOKEN_PURGE, ST_MAX };
 
 #define CA_COLS "name, parent, serial, subject, pathlen, depth, " \
 	"not_before, not_after, key_type, base_url"
+#define TOKEN_COLS "id, ca, name, profile, sans, state, created_at, " \
+	"expires_at, used_at, serial"
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -47,6 +50,19 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "number = number + 1, this_update = excluded.this_update "
 	    "RETURNING number"),
 	[ST_CA_URL] = "UPDATE cas SET base_url = ? WHERE name = ?",
+	[ST_TOKEN_INSERT] = ("INSERT INTO tokens (id, psk, ca, name, "
+	    "profile, sans, created_at, expires_at, state) "
+	    "VALUES (?,?,?,?,?,?,?,?,0)"),
+	[ST_TOKEN_PENDING] = ("SELECT count(*) FROM tokens WHERE state = 0 "
+	    "AND expires_at > ?"),
+	[ST_TOKEN_GET] = ("SELECT " TOKEN_COLS ", psk, req_hash, reply "
+	    "FROM tokens WHERE id = ?"),
+	[ST_TOKEN_REVOKE] = ("UPDATE tokens SET state = 2 WHERE id = ? AND "
+	    "state = 0"),
+	[ST_TOKEN_USE] = ("UPDATE tokens SET state = 1, used_at = ?, "
+	    "serial = ?, req_hash = ?, reply = ? WHERE id = ? AND state = 0"),
+	[ST_TOKEN_PURGE] = ("UPDATE tokens SET psk = NULL WHERE expires_at < ? "
+	    "AND psk IS NOT NULL"),
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -98,6 +114,23 @@ static const char *const migrations[] = {
 	("DROP INDEX certs_revoked;"
 	"CREATE INDEX certs_revoked ON certs (ca, serial, revoked_at, reason) "
 	"  WHERE revoked_at IS NOT NULL;"),
+	/* 5: enrollment tokens (docs/PROTOCOL.md); state 0 pending, 1 used,
+	 * 2 revoked; psk NULL once wiped */
+	("CREATE TABLE tokens ("
+	"  id TEXT PRIMARY KEY,"
+	"  psk BLOB,"
+	"  ca TEXT NOT NULL REFERENCES cas(name),"
+	"  name TEXT NOT NULL,"
+	"  profile TEXT NOT NULL,"
+	"  sans TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  used_at INTEGER,"
+	"  serial TEXT,"
+	"  req_hash BLOB,"
+	"  reply BLOB) WITHOUT ROWID;"
+	"CREATE INDEX tokens_pending ON tokens (expires_at) WHERE state = 0;"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -520,6 +553,191 @@ s_ca_list(hm_store *hs, hm_ca_cb cb, void *arg, hm_err *err)
 	return rc;
 }
 
+static void
+row_to_token(sqlite3_stmt *st, hm_token_info *ti, int *state)
+{
+	static const char *const states[] = { "pending", "used", "revoked" };
+	int	s;
+
+	memset(ti, 0, sizeof(*ti));
+	col_text(st, 0, ti->id, sizeof(ti->id));
+	col_text(st, 1, ti->ca, sizeof(ti->ca));
+	col_text(st, 2, ti->name, sizeof(ti->name));
+	col_text(st, 3, ti->profile, sizeof(ti->profile));
+	col_text(st, 4, ti->sans, sizeof(ti->sans));
+	s = sqlite3_column_int(st, 5);
+	snprintf(ti->state, sizeof(ti->state), "%s", s >= 0 && s <= 2 ?
+	    states[s] : "unknown");
+	ti->created_at = (time_t)sqlite3_column_int64(st, 6);
+	ti->expires_at = (time_t)sqlite3_column_int64(st, 7);
+	ti->used_at = (time_t)sqlite3_column_int64(st, 8);
+	col_text(st, 9, ti->serial, sizeof(ti->serial));
+	if (state != NULL)
+		*state = s;
+}
+
+static int
+s_token_insert(hm_store *hs, const struct hm_token_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_TOKEN_INSERT];
+	int			 rc;
+
+	sqlite3_bind_text(st, 1, r->info.id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, r->psk, HM_PSK_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->info.ca, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->info.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->info.profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->info.sans, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->info.created_at);
+	sqlite3_bind_int64(st, 8, r->info.expires_at);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return hm_seterr(err, HM_E_EXISTS, "store: token id taken");
+	if (rc != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: recording the "
+		    "token: %s", sqlite3_errstr(rc));
+	return HM_OK;
+}
+
+static int
+s_token_pending(hm_store *hs, time_t now, int64_t *n, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_TOKEN_PENDING];
+	int			 rc = HM_OK;
+
+	sqlite3_bind_int64(st, 1, now);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = sqlite3_column_int64(st, 0);
+	else
+		rc = dberr(err, s, "counting tokens");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_token_get(hm_store *hs, const char *id, struct hm_token_rec *r,
+    hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_TOKEN_GET];
+	const void		*b;
+	int			 n, rc = HM_OK, step;
+
+	memset(r, 0, sizeof(*r));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no token with id %.20s",
+		    id);
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = dberr(err, s, "looking up a token");
+		goto out;
+	}
+	row_to_token(st, &r->info, &r->state);
+	if ((b = sqlite3_column_blob(st, 10)) != NULL &&
+	    sqlite3_column_bytes(st, 10) == HM_PSK_LEN) {
+		memcpy(r->psk, b, HM_PSK_LEN);
+		r->has_psk = 1;
+	}
+	if ((b = sqlite3_column_blob(st, 11)) != NULL &&
+	    sqlite3_column_bytes(st, 11) == 32) {
+		memcpy(r->req_hash, b, 32);
+		r->has_hash = 1;
+	}
+	if ((b = sqlite3_column_blob(st, 12)) != NULL &&
+	    (n = sqlite3_column_bytes(st, 12)) > 0) {
+		if ((r->reply = malloc((size_t)n)) == NULL) {
+			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(r->reply, b, (size_t)n);
+		r->replylen = (size_t)n;
+	}
+ out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != HM_OK)
+		hm_token_rec_clear(r);
+	return rc;
+}
+
+static int
+s_token_list(hm_store *hs, hm_token_cb cb, void *arg, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = NULL;
+	hm_token_info		 ti;
+	int			 r, rc = HM_OK;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " TOKEN_COLS " FROM tokens "
+	    "ORDER BY created_at DESC, id", -1, &st, NULL) != SQLITE_OK)
+		return dberr(err, s, "listing tokens");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_token(st, &ti, NULL);
+		if ((rc = cb(&ti, arg)) != 0)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, "listing tokens");
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+s_token_revoke(hm_store *hs, const char *id, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	struct hm_token_rec	 r;
+	int			 rc;
+
+	sqlite3_bind_text(s->st[ST_TOKEN_REVOKE], 1, id, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_TOKEN_REVOKE, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) == 1)
+		return HM_OK;
+	if ((rc = s_token_get(hs, id, &r, err)) != HM_OK)
+		return rc;
+	hm_token_rec_clear(&r);
+	return hm_seterr(err, HM_E_POLICY, "token %.20s is %s, not pending",
+	    id, r.info.state);
+}
+
+static int
+s_token_use(hm_store *hs, const struct hm_token_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_TOKEN_USE];
+	int			 rc;
+
+	sqlite3_bind_int64(st, 1, r->info.used_at);
+	sqlite3_bind_text(st, 2, r->info.serial, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, r->req_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, r->reply, (int)r->replylen, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->info.id, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_TOKEN_USE, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_EXISTS, "token %.20s is pending no "
+		    "more", r->info.id);
+	return HM_OK;
+}
+
+static int
+s_token_purge(hm_store *hs, time_t before, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+
+	sqlite3_bind_int64(s->st[ST_TOKEN_PURGE], 1, before);
+	return step_done(s, ST_TOKEN_PURGE, err);
+}
+
 static const struct hm_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = s_close,
@@ -537,6 +755,13 @@ static const struct hm_store_ops sqlite_ops = {
 	.crl_next = s_crl_next,
 	.ca_set_url = s_ca_set_url,
 	.ca_list = s_ca_list,
+	.token_insert = s_token_insert,
+	.token_pending = s_token_pending,
+	.token_get = s_token_get,
+	.token_list = s_token_list,
+	.token_revoke = s_token_revoke,
+	.token_use = s_token_use,
+	.token_purge = s_token_purge,
 };
 
 static int
@@ -619,6 +844,7 @@ hm_store_sqlite_open(const char *path, int create, hm_store **out,
 	sqlite3_extended_result_codes(s->db, 0);
 	if ((rc = exec(s, "PRAGMA journal_mode = WAL; "
 	    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+	    "PRAGMA secure_delete = ON; "
 	    "PRAGMA trusted_schema = OFF", err)) != HM_OK ||
 	    (rc = migrate(s, err)) != HM_OK)
 		goto fail;

@@ -1,0 +1,253 @@
+/*
+ * Enrollment tokens: a one-time pre-shared key bound to a scope (the CA,
+ * the profile, the names), stored pending until one enrollment uses it
+ * (docs/PROTOCOL.md, section 1.1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+#define ID_TRIES	4
+
+void
+hm_token_rec_clear(struct hm_token_rec *r)
+{
+	OPENSSL_cleanse(r->psk, sizeof(r->psk));
+	r->has_psk = 0;
+	free(r->reply);
+	r->reply = NULL;
+	r->replylen = 0;
+}
+
+/* Every CA from s up to the root lets these names through. */
+static int
+within_constraints(const hm_signer *s, const hm_names *sans, const char *cn,
+    hm_err *err)
+{
+	int	i, rc;
+
+	if ((rc = hm_nc_check_ca(s->cert, s->info.name, sans, cn, err)) !=
+	    HM_OK)
+		return rc;
+	for (i = 0; s->chain != NULL && i < sk_X509_num(s->chain); i++)
+		if ((rc = hm_nc_check_ca(sk_X509_value(s->chain, i),
+		    "above it", sans, cn, err)) != HM_OK)
+			return rc;
+	return HM_OK;
+}
+
+/* The scope checked as issuance will check it, before any secret. */
+static int
+check_scope(hm_ca *ca, const hm_token_params *p, hm_token_info *ti,
+    hm_err *err)
+{
+	const struct hm_profile	*pr;
+	hm_signer		*s = NULL;
+	const char		*caname = p->ca != NULL ? p->ca : HM_ROOT_NAME;
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	if (p->name == NULL)
+		return hm_seterr(err, HM_E_INVALID, "a token needs the name "
+		    "of the machine (its certificate's CN)");
+	if ((rc = hm_cn_check(p->name, err)) != HM_OK)
+		return rc;
+	if (p->profile < HM_PROFILE_SERVER || p->profile > HM_PROFILE_BOTH ||
+	    (pr = hm_profile_get(p->profile)) == NULL)
+		return hm_seterr(err, HM_E_INVALID, "a token's profile is "
+		    "server, client or both");
+	if (pr->need_san && hm_names_count(p->sans) == 0)
+		return hm_seterr(err, HM_E_POLICY, "a %s certificate needs at "
+		    "least one subject alternative name (--san dns:NAME)",
+		    pr->name);
+	if (!pr->wildcard_ok && hm_names_has_wildcard(p->sans))
+		return hm_seterr(err, HM_E_POLICY, "wildcard names are not "
+		    "issued in %s certificates", pr->name);
+	if (p->ttl < 0 || p->ttl > HM_TOKEN_TTL_MAX)
+		return hm_seterr(err, HM_E_INVALID, "a token lives at most "
+		    "%d days", HM_TOKEN_TTL_MAX / 86400);
+	if ((rc = hm_ca_certs(ca, caname, &s, err)) != HM_OK)
+		return rc;
+	if (s->info.not_after <= now) {
+		rc = hm_seterr(err, HM_E_POLICY, "CA '%s' expired; it can not "
+		    "issue", caname);
+		goto out;
+	}
+	if ((rc = within_constraints(s, p->sans, p->name, err)) != HM_OK)
+		goto out;
+	memset(ti, 0, sizeof(*ti));
+	snprintf(ti->ca, sizeof(ti->ca), "%s", caname);
+	snprintf(ti->name, sizeof(ti->name), "%s", p->name);
+	snprintf(ti->profile, sizeof(ti->profile), "%s", pr->name);
+	if (hm_names_count(p->sans) > 0 &&
+	    hm_names_join(p->sans, ti->sans, sizeof(ti->sans)) == -1) {
+		rc = hm_seterr(err, HM_E_INVALID, "too many names for one "
+		    "token");
+		goto out;
+	}
+	snprintf(ti->state, sizeof(ti->state), "pending");
+	ti->created_at = now;
+	ti->expires_at = now + (p->ttl > 0 ? p->ttl : HM_TOKEN_TTL);
+ out:
+	hm_signer_free(s);
+	return rc;
+}
+
+int
+hm_token_new(hm_ca *ca, const hm_token_params *p,
+    char token[HM_TOKEN_LEN + 1], hm_token_info *info, hm_err *err)
+{
+	struct hm_token_rec	 r;
+	hm_store		*st = ca->store;
+	unsigned char		 id[HM_PSK_ID_LEN];
+	int64_t			 pending;
+	int			 rc, try;
+
+	memset(&r, 0, sizeof(r));
+	if ((rc = check_scope(ca, p, &r.info, err)) != HM_OK)
+		return rc;
+	if (RAND_priv_bytes(r.psk, sizeof(r.psk)) != 1)
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "random PSK");
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		goto out;
+	/* Old PSKs go first: nothing is kept longer than it can serve. */
+	if ((rc = st->ops->token_purge(st, r.info.created_at - HM_TOKEN_KEEP,
+	    err)) != HM_OK ||
+	    (rc = st->ops->token_pending(st, r.info.created_at, &pending,
+	    err)) != HM_OK)
+		goto rollback;
+	if (pending >= HM_TOKENS_PENDING_MAX) {
+		rc = hm_seterr(err, HM_E_POLICY, "%d tokens are pending "
+		    "already: revoke some (hallmark token list) or let them "
+		    "expire", HM_TOKENS_PENDING_MAX);
+		goto rollback;
+	}
+	for (try = 0, rc = HM_E_EXISTS; try < ID_TRIES && rc == HM_E_EXISTS;
+	    try++) {
+		if (RAND_bytes(id, sizeof(id)) != 1) {
+			rc = hm_seterr_ssl(err, HM_E_INTERNAL, "random id");
+			goto rollback;
+		}
+		hm_hex(id, sizeof(id), r.info.id, sizeof(r.info.id));
+		rc = st->ops->token_insert(st, &r, err);
+	}
+	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
+		goto rollback;
+	hm_token_format(id, r.psk, token);
+	if (info != NULL)
+		*info = r.info;
+	rc = HM_OK;
+	goto out;
+ rollback:
+	st->ops->rollback(st);
+ out:
+	hm_token_rec_clear(&r);
+	return rc;
+}
+
+struct list_arg {
+	hm_token_cb	 cb;
+	void		*arg;
+	time_t		 now;
+};
+
+/* A pending token past its expiry is listed as expired. */
+static int
+list_cb(const hm_token_info *ti, void *arg)
+{
+	struct list_arg	*a = arg;
+	hm_token_info	 t = *ti;
+
+	if (strcmp(t.state, "pending") == 0 && t.expires_at <= a->now)
+		snprintf(t.state, sizeof(t.state), "expired");
+	return a->cb(&t, a->arg);
+}
+
+int
+hm_token_list(hm_ca *ca, hm_token_cb cb, void *arg, hm_err *err)
+{
+	struct list_arg	a = { cb, arg, time(NULL) };
+
+	return ca->store->ops->token_list(ca->store, list_cb, &a, err);
+}
+
+int
+hm_token_revoke(hm_ca *ca, const char *id, hm_err *err)
+{
+	hm_store	*st = ca->store;
+	char		 norm[HM_TOKEN_ID_LEN + 1];
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; id != NULL && id[i] != '\0' && i < HM_TOKEN_ID_LEN; i++) {
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		    (id[i] >= 'a' && id[i] <= 'f') ||
+		    (id[i] >= 'A' && id[i] <= 'F')))
+			break;
+		norm[i] = (char)(id[i] | 0x20);
+	}
+	if (id == NULL || i != HM_TOKEN_ID_LEN || id[i] != '\0')
+		return hm_seterr(err, HM_E_INVALID, "a token id is %d hex "
+		    "digits (see hallmark token list)", HM_TOKEN_ID_LEN);
+	norm[i] = '\0';
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		return rc;
+	if ((rc = st->ops->token_revoke(st, norm, err)) != HM_OK ||
+	    (rc = st->ops->commit(st, err)) != HM_OK)
+		st->ops->rollback(st);
+	return rc;
+}
+
+/* RFC 4648 base 32, lower case, no padding. */
+static size_t
+b32(const unsigned char *in, size_t n, char *out)
+{
+	static const char	 abc[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned		 acc = 0;
+	size_t			 i, o = 0;
+	int			 bits = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 5) {
+			out[o++] = abc[(acc >> (bits - 5)) & 31];
+			bits -= 5;
+		}
+	}
+	if (bits > 0)
+		out[o++] = abc[(acc << (5 - bits)) & 31];
+	return o;
+}
+
+void
+hm_token_format(const unsigned char id[HM_PSK_ID_LEN],
+    const unsigned char psk[HM_PSK_LEN], char out[HM_TOKEN_LEN + 1])
+{
+	static const char	 label[] = "hallmark token v1";
+	unsigned char		 buf[HM_PSK_LEN + 3], md[32];
+	EVP_MD_CTX		*ctx;
+	size_t			 o;
+
+	memcpy(buf, psk, HM_PSK_LEN);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) != 1 ||
+	    EVP_DigestUpdate(ctx, id, HM_PSK_ID_LEN) != 1 ||
+	    EVP_DigestUpdate(ctx, psk, HM_PSK_LEN) != 1 ||
+	    EVP_DigestFinal_ex(ctx, md, NULL) != 1)
+		memset(md, 0, sizeof(md));
+	EVP_MD_CTX_free(ctx);
+	memcpy(buf + HM_PSK_LEN, md, 3);
+	memcpy(out, "hm1-", 4);
+	o = 4 + b32(id, HM_PSK_ID_LEN, out + 4);
+	out[o++] = '-';
+	o += b32(buf, sizeof(buf), out + o);
+	out[o] = '\0';
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
