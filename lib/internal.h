@@ -185,9 +185,7 @@ struct hm_token_rec {
 };
 /* Wipe r's secrets and free its reply. */
 void	 hm_token_rec_clear(struct hm_token_rec *r);
-/* The token string of id and psk (docs/PROTOCOL.md 1.1). */
-void	 hm_token_format(const unsigned char id[HM_PSK_ID_LEN],
-	    const unsigned char psk[HM_PSK_LEN], char out[HM_TOKEN_LEN + 1]);
+
 
 struct hm_store_ops {
 	const char	*name;
@@ -318,5 +316,147 @@ int	 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
 	    const char *profile, const hm_names *sans, hm_err *err);
 /* The X509_NAME of s (C, ST, L, O, OU, CN), added to nm. */
 int	 hm_subject_to_name(const hm_subject *s, X509_NAME *nm, hm_err *err);
+
+/* enroll.c: the codec and cryptography of docs/PROTOCOL.md, section 1 */
+#define HM_ENROLL_NONCE_LEN	32
+#define HM_ENROLL_HASH_LEN	32	/* SHA-256 of a request body */
+#define HM_ENROLL_REQ_HDR	54	/* bytes before the ciphertext */
+#define HM_ENROLL_REP_HDR	44
+#define HM_ENROLL_TAG_LEN	16
+#define HM_ENROLL_CSR_MAX	8192
+#define HM_ENROLL_MSG_MAX	200	/* bytes of a refusal's message */
+#define HM_ENROLL_CHAIN_MAX	16	/* CA certificates between leaf, root */
+
+#define HM_ENROLL_ISSUED	0	/* a reply's status */
+#define HM_ENROLL_REFUSED	1
+
+/* Reason codes of a refusal (section 1.4). */
+#define HM_ENROLL_R_EXPIRED	1
+#define HM_ENROLL_R_USED	2
+#define HM_ENROLL_R_REVOKED	3
+#define HM_ENROLL_R_SCOPE	4
+#define HM_ENROLL_R_CSR		5
+#define HM_ENROLL_R_MALFORMED	6
+#define HM_ENROLL_R_LATER	7
+
+/* The token "hm1-ID-SECRET" of id and psk; out is NUL-terminated. */
+int	 hm_token_format(const unsigned char id[HM_PSK_ID_LEN],
+	    const unsigned char psk[HM_PSK_LEN], char out[HM_TOKEN_LEN + 1]);
+/*
+ * Read a token: form, base 32 (either case) and check value.  HM_E_INVALID
+ * with a message for a person; the message never quotes the secret.
+ */
+int	 hm_token_parse(const char *token, unsigned char id[HM_PSK_ID_LEN],
+	    unsigned char psk[HM_PSK_LEN], hm_err *err);
+/* The id as the store and hm_token_info show it: lower-case hex. */
+void	 hm_token_id_hex(const unsigned char id[HM_PSK_ID_LEN],
+	    char out[HM_TOKEN_ID_LEN + 1]);
+/* SHA-256 of a request body: what a reply is bound to. */
+int	 hm_enroll_hash(const unsigned char *body, size_t len,
+	    unsigned char out[HM_ENROLL_HASH_LEN], hm_err *err);
+/* "token expired", ...; "refused" for a code section 1.4 does not list. */
+const char *hm_enroll_reason_name(unsigned code);
+
+/* A value inside a plaintext (borrowed). */
+struct hm_enroll_item {
+	const unsigned char	*v;
+	size_t			 len;
+};
+
+/* A request's header, read without any secret. */
+struct hm_enroll_req {
+	unsigned char		 id[HM_PSK_ID_LEN];
+	unsigned char		 nonce_c[HM_ENROLL_NONCE_LEN];
+	const unsigned char	*ct;		/* borrowed from the body */
+	size_t			 ctlen;		/* tag included */
+};
+
+/*
+ * The request body carrying csr (DER, at most HM_ENROLL_CSR_MAX bytes:
+ * HM_E_TOOBIG), sealed under psk for nonce_c; *body is malloc'd.
+ */
+int	 hm_enroll_req_seal(const unsigned char psk[HM_PSK_LEN],
+	    const unsigned char id[HM_PSK_ID_LEN],
+	    const unsigned char nonce_c[HM_ENROLL_NONCE_LEN],
+	    const unsigned char *csr, size_t csrlen, unsigned char **body,
+	    size_t *len, hm_err *err);
+/*
+ * Check a request's header: HM_E_TOOBIG over HM_ENROLL_MAX, HM_E_INVALID
+ * for a bad magic, version, suite, reserved field or length.  Depends on
+ * no secret: the server calls it before it looks the id up.
+ */
+int	 hm_enroll_req_parse(const unsigned char *body, size_t len,
+	    struct hm_enroll_req *out, hm_err *err);
+/*
+ * Open the request h was parsed from (body, len) with psk and return its
+ * CSR (DER, malloc'd; not parsed).  HM_E_SIGNATURE for a bad tag,
+ * HM_E_INVALID for a plaintext that breaks section 1.5.  A wrong psk (the
+ * server's dummy for an unknown id) costs the same work as the right one
+ * up to the tag check.
+ */
+int	 hm_enroll_req_open(const struct hm_enroll_req *h,
+	    const unsigned char *body, size_t len,
+	    const unsigned char psk[HM_PSK_LEN], unsigned char **csr,
+	    size_t *csrlen, hm_err *err);
+/* The items of a request's plaintext: its CSR, borrowed from pt. */
+int	 hm_enroll_req_items(const unsigned char *pt, size_t len,
+	    struct hm_enroll_item *csr, hm_err *err);
+
+/*
+ * Plaintexts of a reply (malloc'd): issued (the certificate, nchain CA
+ * certificates from its issuer up, the root excluded, and the root; all
+ * DER, none parsed) or refused (code, and msg: 1 to HM_ENROLL_MSG_MAX
+ * bytes of UTF-8 without control characters).
+ */
+int	 hm_enroll_issued_pt(const struct hm_enroll_item *cert,
+	    const struct hm_enroll_item *chain, size_t nchain,
+	    const struct hm_enroll_item *root, unsigned char **pt,
+	    size_t *len, hm_err *err);
+int	 hm_enroll_refused_pt(unsigned code, const char *msg,
+	    unsigned char **pt, size_t *len, hm_err *err);
+/*
+ * The reply body (malloc'd) to the request whose SHA-256 is req_hash,
+ * from psk, id and nonce_c of that request and a fresh nonce_s.  pt is
+ * checked against status first (HM_E_INVALID); HM_E_TOOBIG when the body
+ * would be over HM_ENROLL_MAX.
+ */
+int	 hm_enroll_rep_seal(const unsigned char psk[HM_PSK_LEN],
+	    const unsigned char id[HM_PSK_ID_LEN],
+	    const unsigned char nonce_c[HM_ENROLL_NONCE_LEN],
+	    const unsigned char nonce_s[HM_ENROLL_NONCE_LEN],
+	    const unsigned char req_hash[HM_ENROLL_HASH_LEN], int status,
+	    const unsigned char *pt, size_t ptlen, unsigned char **body,
+	    size_t *len, hm_err *err);
+
+/* An opened reply; the items point into pt. */
+struct hm_enroll_reply {
+	int			 status;	/* HM_ENROLL_ISSUED, _REFUSED */
+	unsigned char		 nonce_s[HM_ENROLL_NONCE_LEN];
+	unsigned char		*pt;		/* owned */
+	size_t			 ptlen;
+	/* Issued. */
+	struct hm_enroll_item	 cert, root;
+	struct hm_enroll_item	 chain[HM_ENROLL_CHAIN_MAX];
+	size_t			 nchain;
+	/* Refused. */
+	unsigned		 code;
+	char			 msg[HM_ENROLL_MSG_MAX + 1];
+};
+/* Read the items of a plaintext of status into out (borrowing pt). */
+int	 hm_enroll_rep_items(int status, const unsigned char *pt, size_t len,
+	    struct hm_enroll_reply *out, hm_err *err);
+/*
+ * Open a reply body: HM_E_TOOBIG, HM_E_INVALID for its header,
+ * HM_E_SIGNATURE when it was not sealed under psk for this request
+ * (req_hash), HM_E_INVALID for items that break section 1.5.  Free with
+ * hm_enroll_reply_clear.
+ */
+int	 hm_enroll_rep_open(const unsigned char psk[HM_PSK_LEN],
+	    const unsigned char id[HM_PSK_ID_LEN],
+	    const unsigned char nonce_c[HM_ENROLL_NONCE_LEN],
+	    const unsigned char req_hash[HM_ENROLL_HASH_LEN],
+	    const unsigned char *body, size_t len, struct hm_enroll_reply *out,
+	    hm_err *err);
+void	 hm_enroll_reply_clear(struct hm_enroll_reply *r);
 
 #endif /* HM_INTERNAL_H */

@@ -133,12 +133,17 @@ hm_token_new(hm_ca *ca, const hm_token_params *p,
 			rc = hm_seterr_ssl(err, HM_E_INTERNAL, "random id");
 			goto rollback;
 		}
-		hm_hex(id, sizeof(id), r.info.id, sizeof(r.info.id));
+		hm_token_id_hex(id, r.info.id);
 		rc = st->ops->token_insert(st, &r, err);
 	}
-	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
+	if (rc != HM_OK)
 		goto rollback;
-	hm_token_format(id, r.psk, token);
+	if (hm_token_format(id, r.psk, token) != HM_OK) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "making the token");
+		goto rollback;
+	}
+	if ((rc = st->ops->commit(st, err)) != HM_OK)
+		goto rollback;
 	if (info != NULL)
 		*info = r.info;
 	rc = HM_OK;
@@ -203,51 +208,3 @@ hm_token_revoke(hm_ca *ca, const char *id, hm_err *err)
 	return rc;
 }
 
-/* RFC 4648 base 32, lower case, no padding. */
-static size_t
-b32(const unsigned char *in, size_t n, char *out)
-{
-	static const char	 abc[] = "abcdefghijklmnopqrstuvwxyz234567";
-	unsigned		 acc = 0;
-	size_t			 i, o = 0;
-	int			 bits = 0;
-
-	for (i = 0; i < n; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 5) {
-			out[o++] = abc[(acc >> (bits - 5)) & 31];
-			bits -= 5;
-		}
-	}
-	if (bits > 0)
-		out[o++] = abc[(acc << (5 - bits)) & 31];
-	return o;
-}
-
-void
-hm_token_format(const unsigned char id[HM_PSK_ID_LEN],
-    const unsigned char psk[HM_PSK_LEN], char out[HM_TOKEN_LEN + 1])
-{
-	static const char	 label[] = "hallmark token v1";
-	unsigned char		 buf[HM_PSK_LEN + 3], md[32];
-	EVP_MD_CTX		*ctx;
-	size_t			 o;
-
-	memcpy(buf, psk, HM_PSK_LEN);
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(ctx, label, sizeof(label) - 1) != 1 ||
-	    EVP_DigestUpdate(ctx, id, HM_PSK_ID_LEN) != 1 ||
-	    EVP_DigestUpdate(ctx, psk, HM_PSK_LEN) != 1 ||
-	    EVP_DigestFinal_ex(ctx, md, NULL) != 1)
-		memset(md, 0, sizeof(md));
-	EVP_MD_CTX_free(ctx);
-	memcpy(buf + HM_PSK_LEN, md, 3);
-	memcpy(out, "hm1-", 4);
-	o = 4 + b32(id, HM_PSK_ID_LEN, out + 4);
-	out[o++] = '-';
-	o += b32(buf, sizeof(buf), out + o);
-	out[o] = '\0';
-	OPENSSL_cleanse(buf, sizeof(buf));
-}
