@@ -418,6 +418,16 @@ int
 hm_csr_new(const hm_key *key, const char *cn, const hm_names *sans,
     hm_csr **out, hm_err *err)
 {
+	if (cn == NULL && hm_names_count(sans) == 0)
+		return hm_seterr(err, HM_E_INVALID, "a CSR needs a common "
+		    "name or at least one SAN");
+	return hm_csr_new_any(key, cn, sans, out, err);
+}
+
+int
+hm_csr_new_any(const hm_key *key, const char *cn, const hm_names *sans,
+    hm_csr **out, hm_err *err)
+{
 	X509_REQ			*req = NULL;
 	X509_NAME			*nm = NULL;
 	STACK_OF(X509_EXTENSION)	*exts = NULL;
@@ -427,9 +437,6 @@ hm_csr_new(const hm_key *key, const char *cn, const hm_names *sans,
 
 	if (cn != NULL && (rc = hm_cn_check(cn, err)) != HM_OK)
 		return rc;
-	if (cn == NULL && hm_names_count(sans) == 0)
-		return hm_seterr(err, HM_E_INVALID, "a CSR needs a common "
-		    "name or at least one SAN");
 	if ((req = X509_REQ_new()) == NULL || (nm = X509_NAME_new()) == NULL)
 		goto ssl;
 	if (!X509_REQ_set_version(req, X509_REQ_VERSION_1))

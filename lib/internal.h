@@ -279,6 +279,10 @@ int	 hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out,
 int	 hm_ca_find_issuer(hm_ca *ca, X509 *x, int not_self, hm_signer **out,
 	    hm_err *err);
 
+/* ocsp.c: the unlocked CA named name (borrowed), or NULL. */
+hm_signer	*hm_responder_signer(hm_responder *r, const char *name);
+hm_ca		*hm_responder_ca(hm_responder *r);
+
 /* issue.c */
 /*
  * Build and sign a certificate for pubkey under issuer (NULL with self
@@ -309,6 +313,12 @@ int	 hm_sign_ctx_copy(EVP_MD_CTX *tmpl, EVP_PKEY *key, EVP_MD_CTX **out,
 	    hm_err *err);
 /* Point t's SPKI fields into xpk (borrowed). */
 int	 hm_tbs_spki(struct hm_tbs *t, const X509_PUBKEY *xpk, hm_err *err);
+/*
+ * Check, sign and record as hm_issue does, inside the caller's store
+ * transaction: durable only when the caller commits it.
+ */
+int	 hm_issue_in_tx(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+	    hm_err *err);
 /* Check and sign as hm_issue does, but store nothing (benchmarks). */
 int	 hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 	    hm_err *err);

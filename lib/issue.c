@@ -468,6 +468,18 @@ sign_and_insert(hm_signer *s, const struct prepared *pr, hm_cert **out,
 }
 
 int
+hm_issue_in_tx(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+    hm_err *err)
+{
+	struct prepared	pr;
+	int		rc;
+
+	if ((rc = prepare(s, req, time(NULL), &pr, err)) != HM_OK)
+		return rc;
+	return sign_and_insert(s, &pr, out, err);
+}
+
+int
 hm_issue_batch(hm_signer *s, const hm_issue_req *reqs, size_t n,
     hm_cert **out, hm_err *err)
 {

@@ -242,6 +242,20 @@ rca_find(hm_responder *r, const char *name)
 	return NULL;
 }
 
+hm_signer *
+hm_responder_signer(hm_responder *r, const char *name)
+{
+	struct rca	*c = rca_find(r, name);
+
+	return c != NULL ? c->s : NULL;
+}
+
+hm_ca *
+hm_responder_ca(hm_responder *r)
+{
+	return r->ca;
+}
+
 /* What changes when a certificate of c is revoked. */
 struct stamp_arg {
 	int64_t	count, sum;

@@ -40,6 +40,15 @@
 #define B64_MAX		((BODY_MAX + 2) / 3 * 4)
 #define LOG_PATH_MAX	100
 #define FD_SPARE	16		/* listener, event loop, SQLite */
+#define FAIL_SLOTS	1024		/* sources remembered */
+#define FAIL_MAX	20		/* failed enrollments a minute */
+#define FAIL_WINDOW	60
+
+struct fail_slot {
+	char		 peer[64];
+	time_t		 since;
+	unsigned	 n;
+};
 
 struct server {
 	struct event_base	*base;
@@ -50,6 +59,7 @@ struct server {
 	struct event		*resume;	/* accepting again */
 	size_t			 max_conns;
 	int			 paused;
+	struct fail_slot	 fails[FAIL_SLOTS];
 };
 
 /* What a request handler decided, for the reply and the log line. */
@@ -60,6 +70,7 @@ struct reply {
 	const char		*allow;		/* for 405 */
 	const unsigned char	*body;
 	size_t			 len;
+	const char		*note;		/* for the log line */
 };
 
 /* libevent's own complaints, one line each, in our format. */
@@ -275,8 +286,10 @@ send_reply(struct evhttp_request *req, const struct reply *rp,
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(when, sizeof(when), "%lld", (long long)now);
-	fprintf(stderr, "%s %s %s \"%s\" %d %zu %ldms\n", when,
-	    peer != NULL ? peer : "-", m, lp, rp->status, rp->len, ms);
+	fprintf(stderr, "%s %s %s \"%s\" %d %zu %ldms%s%s\n", when,
+	    peer != NULL ? peer : "-", m, lp, rp->status, rp->len, ms,
+	    rp->note != NULL && rp->note[0] != '\0' ? " " : "",
+	    rp->note != NULL ? rp->note : "");
 	evhttp_send_reply(req, rp->status, rp->reason, b);
 	evbuffer_free(b);
 }
@@ -354,33 +367,135 @@ ocsp(struct server *sv, const unsigned char *req, size_t len,
 	rp->len = rlen;
 }
 
-static void
-ocsp_post(struct server *sv, struct evhttp_request *req,
-    unsigned char **resp, struct reply *rp)
+/*
+ * The body of a POST of media type want, contiguous, at most BODY_MAX
+ * bytes: 0, or -1 with rp set to the error to send.
+ */
+static int
+post_body(struct evhttp_request *req, const char *want, struct reply *rp,
+    unsigned char **body, size_t *len)
 {
+	static char	 why[96];
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
 	const char	*ct;
-	unsigned char	*body;
-	size_t		 len, n;
+	size_t		 n;
 
 	ct = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Content-Type");
 	n = ct == NULL ? 0 : strcspn(ct, "; \t");
-	if (ct == NULL || n != strlen("application/ocsp-request") ||
-	    strncasecmp(ct, "application/ocsp-request", n) != 0) {
-		text(rp, 415, "Unsupported Media Type",
-		    "want Content-Type: application/ocsp-request\n");
-		return;
+	if (ct == NULL || n != strlen(want) ||
+	    strncasecmp(ct, want, n) != 0) {
+		snprintf(why, sizeof(why), "want Content-Type: %s\n", want);
+		text(rp, 415, "Unsupported Media Type", why);
+		return -1;
 	}
-	if ((len = evbuffer_get_length(in)) > BODY_MAX) {
+	if ((*len = evbuffer_get_length(in)) > BODY_MAX) {
 		text(rp, 413, "Payload Too Large", "request too large\n");
-		return;
+		return -1;
 	}
-	if ((body = evbuffer_pullup(in, -1)) == NULL && len > 0) {
+	if ((*body = evbuffer_pullup(in, -1)) == NULL && *len > 0) {
 		text(rp, 500, "Internal Server Error", "out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ocsp_post(struct server *sv, struct evhttp_request *req,
+    unsigned char **resp, struct reply *rp)
+{
+	unsigned char	*body;
+	size_t		 len;
+
+	if (post_body(req, "application/ocsp-request", rp, &body, &len) == 0)
+		ocsp(sv, body, len, resp, rp);
+}
+
+/*
+ * Failures by source address over the last minute, in a table of fixed
+ * size (the oldest entry gives way): a source over FAIL_MAX is answered
+ * 429 before any work.  Bounded memory whatever the number of sources.
+ */
+static struct fail_slot *
+fail_slot(struct server *sv, const char *peer, int create)
+{
+	struct fail_slot	*f, *old = &sv->fails[0];
+	time_t			 now = time(NULL);
+	size_t			 i;
+
+	for (i = 0; i < FAIL_SLOTS; i++) {
+		f = &sv->fails[i];
+		if (f->n > 0 && now - f->since >= FAIL_WINDOW)
+			f->n = 0;
+		if (f->n > 0 && strcmp(f->peer, peer) == 0)
+			return f;
+		if (f->n == 0 || f->since < old->since)
+			old = f;
+	}
+	if (!create)
+		return NULL;
+	snprintf(old->peer, sizeof(old->peer), "%s", peer);
+	old->since = now;
+	old->n = 0;
+	return old;
+}
+
+static void
+enroll_post(struct server *sv, struct evhttp_request *req,
+    unsigned char **resp, struct reply *rp)
+{
+	static char		 note[HM_ERR_MSG_MAX];
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct fail_slot	*f;
+	unsigned char		*body;
+	size_t			 len, rlen;
+	const char		*who;
+	char			*peer = NULL;
+	ev_uint16_t		 port;
+	hm_err			 err;
+	int			 http;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	who = peer != NULL ? peer : "-";
+	if ((f = fail_slot(sv, who, 0)) != NULL && f->n >= FAIL_MAX) {
+		text(rp, 429, "Too Many Requests", "too many failures; wait a "
+		    "minute\n");
 		return;
 	}
-	ocsp(sv, body, len, resp, rp);
+	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
+	    &len) != 0)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (hm_enroll_answer(sv->r, body, len, resp, &rlen, &http, &err) !=
+	    HM_OK) {
+		(void)failx("enroll: %s", err.msg);
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+		return;
+	}
+	snprintf(note, sizeof(note), "%s", err.msg);
+	rp->note = note;
+	switch (http) {
+	case 200:
+		rp->status = 200;
+		rp->reason = "OK";
+		rp->ctype = "application/x-hallmark-enroll";
+		rp->body = *resp;
+		rp->len = rlen;
+		return;
+	case 413:
+		text(rp, 413, "Payload Too Large", "request too large\n");
+		break;
+	case 400:
+		text(rp, 400, "Bad Request", "not an enrollment request\n");
+		break;
+	default:
+		/* The one answer for an unknown token and a bad tag. */
+		text(rp, 403, "Forbidden", "refused\n");
+		break;
+	}
+	if ((f = fail_slot(sv, who, 1)) != NULL)
+		f->n++;
 }
 
 /* GET /ocsp/ + the URL-encoded base64 of the DER request. */
@@ -455,6 +570,11 @@ handle(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/ocsp") == 0) {
 		if (post)
 			ocsp_post(sv, req, &resp, &rp);
+		else
+			not_allowed(&rp, "POST");
+	} else if (strcmp(path, "/enroll") == 0) {
+		if (post)
+			enroll_post(sv, req, &resp, &rp);
 		else
 			not_allowed(&rp, "POST");
 	} else if (strncmp(path, "/ocsp/", 6) == 0) {

@@ -41,6 +41,7 @@ int	 cmd_revoke(struct cli *, int, char **);
 int	 cmd_crl(struct cli *, int, char **);
 int	 cmd_serve(struct cli *, int, char **);
 int	 cmd_token(struct cli *, int, char **);
+int	 cmd_enroll(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);

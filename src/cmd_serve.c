@@ -14,8 +14,9 @@ static const struct cmd cmd = { "serve", NULL,
     "    --tls-key FILE] [--max-conns N] [--ocsp-delegated]\n"
     "    [--ca-passphrase-env VAR]",
     "Serve, in the foreground, the CRL of every CA of DIR at\n"
-    "GET /crl/NAME and OCSP (RFC 6960, RFC 5019) at POST /ocsp and\n"
-    "GET /ocsp/BASE64, over HTTP (and HTTPS).  Prints \"listening on\n"
+    "GET /crl/NAME, OCSP (RFC 6960, RFC 5019) at POST /ocsp and\n"
+    "GET /ocsp/BASE64, and enrollment with tokens (hallmark token new) at\n"
+    "POST /enroll, over HTTP (and HTTPS).  Prints \"listening on\n"
     "ADDR:PORT\" once bound and one line a request on stderr; SIGTERM or\n"
     "SIGINT stop it.\n\n"
     "  --listen ADDR:PORT     IPv4 ADDR:PORT or [IPv6]:PORT, numeric\n"

@@ -29,6 +29,8 @@ static const struct cmd verbs[] = {
 	  "publish CRLs and answer OCSP over HTTP" },
 	{ "show", cmd_show, "show SERIAL [--pem] [--json]",
 	  "show one certificate of the inventory" },
+	{ "enroll", cmd_enroll, "enroll --server URL --token TOKEN "
+	  "[options]", "get this machine's certificate with a token" },
 	{ "token", cmd_token, "token new|list|revoke [options]",
 	  "one-time keys for enrolling new machines" },
 };

@@ -154,6 +154,12 @@ typedef struct hm_csr hm_csr;
 int		 hm_csr_new(const hm_key *key, const char *cn,
 		    const hm_names *sans, hm_csr **out, hm_err *err);
 /*
+ * As hm_csr_new, but a CSR without any name is allowed: what an enrolling
+ * machine sends when its token's scope decides the names.
+ */
+int		 hm_csr_new_any(const hm_key *key, const char *cn,
+		    const hm_names *sans, hm_csr **out, hm_err *err);
+/*
  * Parse a CSR (PEM or DER, at most HM_CSR_MAX bytes), verify its
  * self-signature and its key against policy (RSA >= 2048 bits, P-256,
  * P-384, Ed25519) and extract its CN and SAN names.

@@ -1,0 +1,326 @@
+/*
+ * The CA's side of enrollment (docs/PROTOCOL.md, section 1.6): open a
+ * request under the PSK of its token, check the CSR against the token's
+ * scope, and in one store transaction issue the certificate and use the
+ * token up, keeping the sealed reply for an identical retry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+/* Opens nothing: an unknown id costs what a wrong key costs. */
+static const unsigned char dummy_psk[HM_PSK_LEN];
+
+struct answer {
+	hm_responder		*r;
+	struct hm_enroll_req	 h;
+	struct hm_token_rec	 rec;
+	unsigned char		 hash[HM_ENROLL_HASH_LEN];
+	unsigned char		*reply;
+	size_t			 replylen;
+};
+
+/* A sealed reply of status with plaintext pt into a->reply. */
+static int
+seal(struct answer *a, int status, const unsigned char *pt, size_t ptlen,
+    hm_err *err)
+{
+	unsigned char	nonce_s[HM_ENROLL_NONCE_LEN];
+
+	if (RAND_bytes(nonce_s, sizeof(nonce_s)) != 1)
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "random nonce");
+	return hm_enroll_rep_seal(a->rec.psk, a->h.id, a->h.nonce_c, nonce_s,
+	    a->hash, status, pt, ptlen, &a->reply, &a->replylen, err);
+}
+
+/*
+ * A sealed refusal.  err gets the log line; the client gets msg.  Returns
+ * HM_OK when there is a reply to send.
+ */
+static int
+refuse(struct answer *a, unsigned code, const char *msg, hm_err *err)
+{
+	unsigned char	*pt = NULL;
+	size_t		 ptlen;
+	int		 rc;
+
+	if ((rc = hm_enroll_refused_pt(code, msg, &pt, &ptlen, err)) ==
+	    HM_OK)
+		rc = seal(a, HM_ENROLL_REFUSED, pt, ptlen, err);
+	free(pt);
+	if (rc == HM_OK)
+		hm_seterr(err, HM_E_REFUSED, "token %s: refused (%s): %.120s",
+		    a->rec.info.id, hm_enroll_reason_name(code), msg);
+	return rc;
+}
+
+/* A token already used: the stored reply for the same request, else no. */
+static int
+used(struct answer *a, hm_err *err)
+{
+	if (a->rec.has_hash && a->rec.reply != NULL &&
+	    CRYPTO_memcmp(a->rec.req_hash, a->hash, sizeof(a->hash)) == 0) {
+		if ((a->reply = malloc(a->rec.replylen)) == NULL)
+			return hm_seterr(err, HM_E_NOMEM, "out of memory");
+		memcpy(a->reply, a->rec.reply, a->rec.replylen);
+		a->replylen = a->rec.replylen;
+		hm_seterr(err, HM_OK, "token %s: the same request again: the "
+		    "same reply", a->rec.info.id);
+		return HM_OK;
+	}
+	return refuse(a, HM_ENROLL_R_USED, "this token was used by another "
+	    "request", err);
+}
+
+/* The token's names, as issuance takes them. */
+static int
+scope_names(const hm_token_info *ti, hm_names **out, hm_err *err)
+{
+	hm_names	*n;
+	char		 buf[sizeof(ti->sans)], *p, *save = NULL;
+	int		 rc = HM_OK;
+
+	if ((n = hm_names_new()) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	snprintf(buf, sizeof(buf), "%s", ti->sans);
+	for (p = strtok_r(buf, ",", &save); p != NULL && rc == HM_OK;
+	    p = strtok_r(NULL, ",", &save))
+		rc = hm_names_add(n, p, err);
+	if (rc != HM_OK) {
+		hm_names_free(n);
+		return rc;
+	}
+	*out = n;
+	return HM_OK;
+}
+
+/* Every name the CSR asks for is one of the token's. */
+static int
+in_scope(const hm_csr *csr, const hm_token_info *ti, const hm_names *scope)
+{
+	const hm_names	*asked = hm_csr_names(csr);
+	const char	*cn = hm_csr_cn(csr), *v, *w;
+	hm_name_type	 t, u;
+	size_t		 i, j;
+	int		 found;
+
+	if (cn != NULL && strcmp(cn, ti->name) != 0)
+		return 0;
+	for (i = 0; hm_names_get(asked, i, &t, &v) == HM_OK; i++) {
+		found = 0;
+		for (j = 0; !found && hm_names_get(scope, j, &u, &w) == HM_OK;
+		    j++)
+			found = t == u && strcmp(v, w) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* The issued reply's plaintext: cert, the CAs above it, the root. */
+static int
+issued_pt(const hm_signer *s, const hm_cert *c, unsigned char **pt,
+    size_t *ptlen, hm_err *err)
+{
+	struct hm_enroll_item	 cert, root, chain[HM_ENROLL_CHAIN_MAX];
+	unsigned char		*der[HM_ENROLL_CHAIN_MAX + 1] = { NULL };
+	int			 i, n = sk_X509_num(s->chain), len, rc;
+
+	if (n < 0)
+		n = 0;
+	if (n > HM_ENROLL_CHAIN_MAX)
+		return hm_seterr(err, HM_E_INTERNAL, "chain too long");
+	cert.v = hm_cert_der(c, &cert.len);
+	for (i = 0; i < n; i++) {
+		if ((len = i2d_X509(sk_X509_value(s->chain, i), &der[i])) <=
+		    0) {
+			rc = hm_seterr_ssl(err, HM_E_INTERNAL, "chain");
+			goto out;
+		}
+		chain[i].v = der[i];
+		chain[i].len = (size_t)len;
+	}
+	if ((len = i2d_X509(s->root, &der[n])) <= 0) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "root");
+		goto out;
+	}
+	root.v = der[n];
+	root.len = (size_t)len;
+	rc = hm_enroll_issued_pt(&cert, chain, (size_t)n, &root, pt, ptlen,
+	    err);
+ out:
+	for (i = 0; i <= n; i++)
+		OPENSSL_free(der[i]);
+	return rc;
+}
+
+/*
+ * Issue for csr under the token's scope and use the token up, all in one
+ * transaction.  HM_E_EXISTS: another request used it first (nothing
+ * done); HM_E_POLICY and others: a refusal to seal.
+ */
+static int
+issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
+    hm_err *err)
+{
+	hm_store		*st = hm_responder_ca(a->r)->store;
+	hm_signer		*s;
+	hm_issue_req		 req;
+	hm_profile_id		 prof;
+	hm_cert			*c = NULL;
+	unsigned char		*pt = NULL;
+	size_t			 ptlen;
+	int			 rc;
+
+	if ((s = hm_responder_signer(a->r, a->rec.info.ca)) == NULL)
+		return hm_seterr(err, HM_E_NOTFOUND, "CA '%s' is not online",
+		    a->rec.info.ca);
+	if ((rc = hm_profile_parse(a->rec.info.profile, &prof, err)) != HM_OK)
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.profile = prof;
+	req.csr = csr;
+	req.cn = a->rec.info.name;
+	req.sans = scope;
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		return rc;
+	if ((rc = hm_issue_in_tx(s, &req, &c, err)) != HM_OK ||
+	    (rc = issued_pt(s, c, &pt, &ptlen, err)) != HM_OK ||
+	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK)
+		goto rollback;
+	a->rec.info.used_at = time(NULL);
+	snprintf(a->rec.info.serial, sizeof(a->rec.info.serial), "%s",
+	    hm_cert_serial(c));
+	memcpy(a->rec.req_hash, a->hash, sizeof(a->hash));
+	a->rec.reply = a->reply;
+	a->rec.replylen = a->replylen;
+	rc = st->ops->token_use(st, &a->rec, err);
+	a->rec.reply = NULL;
+	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
+		goto rollback;
+	hm_seterr(err, HM_OK, "token %s: issued %s to CN=%s", a->rec.info.id,
+	    hm_cert_serial(c), a->rec.info.name);
+	goto out;
+ rollback:
+	st->ops->rollback(st);
+	free(a->reply);
+	a->reply = NULL;
+ out:
+	free(pt);
+	hm_cert_free(c);
+	return rc;
+}
+
+/* Steps 4 to 7 for a request that opened under its token's PSK. */
+static int
+answer_open(struct answer *a, const unsigned char *der, size_t derlen,
+    hm_err *err)
+{
+	hm_store	*st = hm_responder_ca(a->r)->store;
+	hm_csr		*csr = NULL;
+	hm_names	*scope = NULL;
+	hm_err		 e;
+	int		 rc;
+
+	if (a->rec.state == HM_TOKEN_USED)
+		return used(a, err);
+	if (a->rec.state == HM_TOKEN_REVOKED)
+		return refuse(a, HM_ENROLL_R_REVOKED, "this token was revoked",
+		    err);
+	if (a->rec.info.expires_at <= time(NULL))
+		return refuse(a, HM_ENROLL_R_EXPIRED, "this token expired",
+		    err);
+	if (hm_csr_parse(der, derlen, &csr, &e) != HM_OK) {
+		rc = refuse(a, HM_ENROLL_R_CSR, e.msg, err);
+		goto out;
+	}
+	if ((rc = scope_names(&a->rec.info, &scope, err)) != HM_OK)
+		goto out;
+	if (!in_scope(csr, &a->rec.info, scope)) {
+		rc = refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "
+		    "this token does not cover", err);
+		goto out;
+	}
+	rc = issue(a, csr, scope, &e);
+	if (rc == HM_E_EXISTS) {
+		/* Another request won the race: it is used now. */
+		hm_token_rec_clear(&a->rec);
+		if ((rc = st->ops->token_get(st, a->rec.info.id, &a->rec,
+		    err)) == HM_OK)
+			rc = used(a, err);
+	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
+		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
+	else if (rc != HM_OK)
+		rc = refuse(a, HM_ENROLL_R_LATER, "the CA could not issue now",
+		    err) == HM_OK ? HM_OK : rc;
+	else if (err != NULL)
+		*err = e;
+ out:
+	hm_names_free(scope);
+	hm_csr_free(csr);
+	return rc;
+}
+
+int
+hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
+    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+{
+	struct answer	 a;
+	hm_store	*st = hm_responder_ca(r)->store;
+	unsigned char	*csr = NULL;
+	size_t		 csrlen;
+	char		 id[HM_TOKEN_ID_LEN + 1];
+	int		 rc, known, opened;
+
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	*reply = NULL;
+	*replylen = 0;
+	if ((rc = hm_enroll_req_parse(req, len, &a.h, err)) != HM_OK) {
+		*http = rc == HM_E_TOOBIG ? 413 : 400;
+		return HM_OK;
+	}
+	hm_token_id_hex(a.h.id, id);
+	rc = st->ops->token_get(st, id, &a.rec, err);
+	if (rc != HM_OK && rc != HM_E_NOTFOUND)
+		return rc;
+	known = rc == HM_OK && a.rec.has_psk;
+	/* Unknown or wiped: the same work, with a key that opens nothing. */
+	rc = hm_enroll_req_open(&a.h, req, len, known ? a.rec.psk : dummy_psk,
+	    &csr, &csrlen, err);
+	if (!known || rc == HM_E_SIGNATURE) {
+		*http = 403;
+		hm_seterr(err, HM_E_REFUSED, "token %s: %s", id, known ?
+		    "bad tag" : "unknown");
+		rc = HM_OK;
+		goto out;
+	}
+	if (rc != HM_OK && rc != HM_E_INVALID)
+		goto out;
+	opened = rc;
+	if ((rc = hm_enroll_hash(req, len, a.hash, err)) != HM_OK)
+		goto out;
+	/* Authentic, but not as section 1.5 says: a sealed refusal. */
+	if (opened == HM_E_INVALID)
+		rc = refuse(&a, HM_ENROLL_R_MALFORMED, "the request's "
+		    "plaintext does not follow the protocol", err);
+	else
+		rc = answer_open(&a, csr, csrlen, err);
+	if (rc != HM_OK)
+		goto out;
+	*http = 200;
+	*reply = a.reply;
+	*replylen = a.replylen;
+	a.reply = NULL;
+ out:
+	free(csr);
+	free(a.reply);
+	hm_token_rec_clear(&a.rec);
+	OPENSSL_cleanse(&a.h, sizeof(a.h));
+	return rc;
+}

@@ -1,0 +1,303 @@
+/*
+ * hallmark enroll: a new machine gets its certificate with a token, over
+ * any network (docs/PROTOCOL.md, section 1.7).  The key is made here and
+ * never leaves; nothing is written before the reply is authentic and its
+ * chain verifies.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+#define TRIES		3
+#define CONNECT_SECS	10
+#define TOTAL_SECS	30
+
+static const struct cmd cmd = { "enroll", NULL,
+    "enroll --server URL --token TOKEN|- [--key-type T] [--out-dir DIR]\n"
+    "    [--name CN] [--san TYPE:VALUE]... [--cacert FILE] [--force]\n"
+    "    [--passphrase-env VAR]",
+    "Get a certificate for this machine from a hallmark serve that gave\n"
+    "out TOKEN (hallmark token new).  The key is generated here; the\n"
+    "request and the reply travel sealed under the token's one-time key,\n"
+    "so plain HTTP over any network will do.  Writes DIR/key.pem (0600),\n"
+    "DIR/cert.pem, DIR/chain.pem (the certificate and the CAs above it)\n"
+    "and DIR/ca.pem (the root), once the chain verifies.\n\n"
+    "  --server URL           the CA's hallmark serve (http:// or https://)\n"
+    "  --token TOKEN          the token; - reads it from standard input\n"
+    "  --key-type T           ed25519, p256 (default), p384, rsa2048, ...\n"
+    "  --out-dir DIR          where to write (default: .)\n"
+    "  --name CN              ask for this CN (default: the token's)\n"
+    "  --san TYPE:VALUE       ask for these names only (default: the\n"
+    "                         token's); all must be the token's\n"
+    "  --cacert FILE          for an https:// server: the CA to trust\n"
+    "  --force                replace files that exist\n"
+    PASS_HELP };
+
+/* The reply, at most HM_ENROLL_MAX bytes, NUL-terminated. */
+struct body {
+	unsigned char	buf[HM_ENROLL_MAX + 1];
+	size_t		len;
+	int		toobig;
+};
+
+static size_t
+body_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct body	*b = arg;
+	size_t		 len = size * n;
+
+	if (len > HM_ENROLL_MAX - b->len) {
+		b->toobig = 1;
+		return 0;
+	}
+	memcpy(b->buf + b->len, p, len);
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return len;
+}
+
+/* POST the request; retries after network failures send the same bytes. */
+static int
+post(const char *url, const char *cacert, const unsigned char *req,
+    size_t len, struct body *b, long *status)
+{
+	struct curl_slist	*h = NULL;
+	CURL			*c;
+	CURLcode		 cc = CURLE_OK;
+	int			 try, rc = -1;
+
+	if ((c = curl_easy_init()) == NULL ||
+	    (h = curl_slist_append(NULL, "Content-Type: "
+	    "application/x-hallmark-enroll")) == NULL) {
+		rc = failx("out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_SECS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)TOTAL_SECS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
+	for (try = 0; try < TRIES; try++) {
+		if (try > 0) {
+			fprintf(stderr, "hallmark: %s: %s; trying again in "
+			    "%d s\n", url, curl_easy_strerror(cc), 1 << try);
+			sleep(1U << try);
+		}
+		b->len = 0;
+		b->toobig = 0;
+		cc = curl_easy_perform(c);
+		if (cc != CURLE_COULDNT_CONNECT &&
+		    cc != CURLE_OPERATION_TIMEDOUT && cc != CURLE_RECV_ERROR &&
+		    cc != CURLE_SEND_ERROR && cc != CURLE_GOT_NOTHING)
+			break;
+	}
+	if (b->toobig) {
+		rc = failx("%s: the reply is over %d bytes", url,
+		    HM_ENROLL_MAX);
+		goto out;
+	}
+	if (cc != CURLE_OK) {
+		rc = failx("%s: %s", url, curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	rc = 0;
+ out:
+	curl_slist_free_all(h);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return rc;
+}
+
+/* The token: the argument, or a line of standard input for "-". */
+static int
+read_token(const char *arg, char *tok, size_t len)
+{
+	size_t	n;
+
+	if (strcmp(arg, "-") != 0) {
+		if (strlen(arg) >= len)
+			return failx("--token: too long for a token");
+		snprintf(tok, len, "%s", arg);
+		return 0;
+	}
+	if (fgets(tok, (int)len, stdin) == NULL)
+		return failx("--token -: nothing on standard input");
+	n = strcspn(tok, "\r\n");
+	if (tok[n] == '\0' && n == len - 1)
+		return failx("--token -: too long for a token");
+	tok[n] = '\0';
+	return 0;
+}
+
+int
+cmd_enroll(struct cli *g, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "token", required_argument, NULL, 't' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "san", required_argument, NULL, 'S' },
+		{ "cacert", required_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		PASS_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const files[] = { "key.pem", "cert.pem",
+	    "chain.pem", "ca.pem" };
+	struct passsrc	 ps = { 0 };
+	struct body	*b = NULL;
+	hm_keytype	 kt = HM_KEY_P256;
+	hm_names	*sans = NULL;
+	hm_key		*key = NULL;
+	hm_csr		*csr = NULL;
+	hm_enroll	*e = NULL;
+	hm_err		 err;
+	const unsigned char *req;
+	const char	*server = NULL, *tokarg = NULL, *dir = ".";
+	const char	*cn = NULL, *cacert = NULL;
+	char		 tok[128], url[1024], path[4][4096], *pass = NULL;
+	char		*chain = NULL;
+	size_t		 reqlen, i, n;
+	long		 status = 0;
+	int		 ch, flags = 0, rc = EXIT_FAILURE;
+
+	(void)g;
+	memset(tok, 0, sizeof(tok));
+	if ((sans = hm_names_new()) == NULL)
+		return failx("out of memory");
+	while ((ch = cmd_getopt(&cmd, argc, argv, "h", lo)) != -1) {
+		if (pass_opt(&ps, ch, optarg))
+			continue;
+		switch (ch) {
+		case 's': server = optarg; break;
+		case 't': tokarg = optarg; break;
+		case 'k':
+			if (keytype_opt(optarg, &kt) != 0)
+				goto out;
+			break;
+		case 'o': dir = optarg; break;
+		case 'n': cn = optarg; break;
+		case 'S':
+			if (hm_names_add(sans, optarg, &err) != HM_OK) {
+				fail(&err);
+				goto out;
+			}
+			break;
+		case 'c': cacert = optarg; break;
+		case 'f': flags |= HM_F_FORCE; break;
+		case 'h': rc = usage(&cmd, 0); goto out;
+		default: rc = usage(&cmd, EXIT_USAGE); goto out;
+		}
+	}
+	if (optind != argc || server == NULL || tokarg == NULL) {
+		rc = usage(&cmd, EXIT_USAGE);
+		goto out;
+	}
+	if (strncmp(server, "http://", 7) != 0 &&
+	    strncmp(server, "https://", 8) != 0) {
+		failx("--server: want http://HOST:PORT or https://HOST:PORT");
+		goto out;
+	}
+	n = strlen(server);
+	if (snprintf(url, sizeof(url), "%.*s/enroll", (int)(n > 0 &&
+	    server[n - 1] == '/' ? n - 1 : n), server) >= (int)sizeof(url)) {
+		failx("--server: too long a URL");
+		goto out;
+	}
+	for (i = 0; i < 4; i++) {
+		if ((size_t)snprintf(path[i], sizeof(path[i]), "%s/%s", dir,
+		    files[i]) >= sizeof(path[i])) {
+			failx("--out-dir: too long a path");
+			goto out;
+		}
+		if (out_free(path[i], flags) != 0)
+			goto out;
+	}
+	if (read_token(tokarg, tok, sizeof(tok)) != 0 ||
+	    pass_get(&ps, "the new key", 1, &pass) != 0)
+		goto out;
+	if (hm_key_generate(kt, &key, &err) != HM_OK ||
+	    hm_csr_new_any(key, cn, sans, &csr, &err) != HM_OK ||
+	    hm_enroll_new(tok, csr, &e, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	OPENSSL_cleanse(tok, sizeof(tok));
+	req = hm_enroll_request(e, &reqlen);
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		failx("out of memory");
+		goto out;
+	}
+	if (post(url, cacert, req, reqlen, b, &status) != 0)
+		goto out;
+	switch (status) {
+	case 200:
+		break;
+	case 403:
+		failx("%s refused the request: a wrong or unknown token, or "
+		    "the request was altered on the way", server);
+		goto out;
+	case 429:
+		failx("%s: too many failed requests from here; wait a minute",
+		    server);
+		goto out;
+	default:
+		/* The first line of the body, at most 80 bytes. */
+		n = strcspn((const char *)b->buf, "\r\n");
+		failx("%s answered HTTP %ld: %.*s", server, status,
+		    (int)(n > 80 ? 80 : n), (const char *)b->buf);
+		goto out;
+	}
+	if (hm_enroll_finish(e, key, b->buf, b->len, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	n = strlen(hm_enroll_cert_pem(e)) + strlen(hm_enroll_chain_pem(e));
+	if ((chain = malloc(n + 1)) == NULL) {
+		failx("out of memory");
+		goto out;
+	}
+	snprintf(chain, n + 1, "%s%s", hm_enroll_cert_pem(e),
+	    hm_enroll_chain_pem(e));
+	if (hm_key_save(key, path[0], pass, flags, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	if (write_out(path[1], hm_enroll_cert_pem(e),
+	    strlen(hm_enroll_cert_pem(e)), 0644, flags) != 0 ||
+	    write_out(path[2], chain, n, 0644, flags) != 0 ||
+	    write_out(path[3], hm_enroll_ca_pem(e),
+	    strlen(hm_enroll_ca_pem(e)), 0644, flags) != 0)
+		goto out;
+	printf("enrolled: %s (key), %s, %s, %s\n", path[0], path[1], path[2],
+	    path[3]);
+	rc = 0;
+ out:
+	OPENSSL_cleanse(tok, sizeof(tok));
+	hm_secret_free(pass);
+	free(chain);
+	free(b);
+	hm_enroll_free(e);
+	hm_csr_free(csr);
+	hm_key_free(key);
+	hm_names_free(sans);
+	return rc;
+}
