@@ -49,6 +49,14 @@ static unsigned char	v_psk[32], v_id[10], v_nc[32], v_ns[32];
 #define V_REQ_HASH \
 	"33ebd5a2d5778dae5c0a7824c56574ff41a5050f9008a773ab4b0ca839fc9dc4"
 
+/* k || iv of each direction. */
+#define V_REQ_KEYS \
+	"a57e3f9420a2c5a2e62a9c941e814bd473d565811e5b6703359dd28a9ac8332e" \
+	"69733e362d3b09c6bc759a8f"
+#define V_REP_KEYS \
+	"572e703db6356dd477d18f749521ece8921ab25d1ecf9f312b9e797cf5b9e79c" \
+	"26f0a46002c88d29aa173cf9"
+
 #define V_REPLY_PT \
 	"050002000106001174686520746f6b656e2065787069726564"
 
@@ -104,22 +112,16 @@ copy(const unsigned char *b, size_t len)
 	return c;
 }
 
-/*
- * HKDF-SHA256 and ChaCha20-Poly1305 called directly, not through
- * lib/enroll.c: seal pt with the keys of label and salt under aad.
- */
+/* HKDF-SHA256 called directly, not through lib/enroll.c. */
 static void
-raw_seal(const char *label, const unsigned char *salt, size_t saltlen,
-    const unsigned char *aad, size_t aadlen, const unsigned char *pt,
-    size_t ptlen, unsigned char *out)
+raw_okm(const char *label, const unsigned char *salt, size_t saltlen,
+    unsigned char okm[44])
 {
 	EVP_KDF		*kdf;
 	EVP_KDF_CTX	*kctx;
-	EVP_CIPHER_CTX	*c;
 	OSSL_PARAM	 p[5];
-	unsigned char	 info[64], okm[44];
+	unsigned char	 info[64];
 	size_t		 llen = strlen(label);
-	int		 n;
 
 	memcpy(info, label, llen);
 	memcpy(info + llen, v_id, sizeof(v_id));
@@ -134,9 +136,25 @@ raw_seal(const char *label, const unsigned char *salt, size_t saltlen,
 	p[4] = OSSL_PARAM_construct_end();
 	assert_non_null(kdf = EVP_KDF_fetch(NULL, "HKDF", NULL));
 	assert_non_null(kctx = EVP_KDF_CTX_new(kdf));
-	assert_int_equal(EVP_KDF_derive(kctx, okm, sizeof(okm), p), 1);
+	assert_int_equal(EVP_KDF_derive(kctx, okm, 44, p), 1);
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
+}
+
+/*
+ * ChaCha20-Poly1305 called directly too: seal pt with the keys of label
+ * and salt under aad.
+ */
+static void
+raw_seal(const char *label, const unsigned char *salt, size_t saltlen,
+    const unsigned char *aad, size_t aadlen, const unsigned char *pt,
+    size_t ptlen, unsigned char *out)
+{
+	EVP_CIPHER_CTX	*c;
+	unsigned char	 okm[44];
+	int		 n;
+
+	raw_okm(label, salt, saltlen, okm);
 	assert_non_null(c = EVP_CIPHER_CTX_new());
 	assert_true(EVP_EncryptInit_ex(c, EVP_chacha20_poly1305(), NULL, okm,
 	    okm + 32));
@@ -391,15 +409,22 @@ test_vectors(void **state)
 	free(csr);
 }
 
-/* Sealed with OpenSSL called directly, the same bytes. */
+/* The keys, and the bodies sealed with OpenSSL called directly. */
 static void
 test_vectors_raw(void **state)
 {
 	unsigned char	*csr, *pt, *body, *want, hash[32];
-	unsigned char	 aad[44 + 32], salt[64];
+	unsigned char	 aad[44 + 32], salt[64], okm[44];
 	size_t		 csrlen, wantlen, ptlen;
 
 	(void)state;
+	raw_okm("hallmark enroll v1 request", v_nc, 32, okm);
+	assert_hex(okm, sizeof(okm), V_REQ_KEYS);
+	memcpy(salt, v_nc, 32);
+	memcpy(salt + 32, v_ns, 32);
+	raw_okm("hallmark enroll v1 reply", salt, 64, okm);
+	assert_hex(okm, sizeof(okm), V_REP_KEYS);
+
 	csr = unhex(V_CSR, &csrlen);
 	want = unhex(V_REQUEST, &wantlen);
 	ptlen = 3 + csrlen;
@@ -427,8 +452,6 @@ test_vectors_raw(void **state)
 	free(csr);
 	memcpy(aad, want, 44);
 	memcpy(aad + 44, hash, 32);
-	memcpy(salt, v_nc, 32);
-	memcpy(salt + 32, v_ns, 32);
 	raw_seal("hallmark enroll v1 reply", salt, 64, aad, sizeof(aad), pt,
 	    ptlen, body + 44);
 	assert_memory_equal(body, want, wantlen);
