@@ -4,6 +4,9 @@
  * never leaves; nothing is written before the reply is authentic and its
  * chain verifies.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +280,11 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	}
 	snprintf(chain, n + 1, "%s%s", hm_enroll_cert_pem(e),
 	    hm_enroll_chain_pem(e));
+	/* The directory, made if missing (one level, 0755). */
+	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+		failx("--out-dir %s: %s", dir, strerror(errno));
+		goto out;
+	}
 	if (hm_key_save(key, path[0], pass, flags, &err) != HM_OK) {
 		fail(&err);
 		goto out;
