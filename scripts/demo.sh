@@ -2,7 +2,8 @@
 # hallmark's main job end to end on the embedded store (SQLite): a root and
 # an intermediate CA in a fresh directory, a server and a client
 # certificate, both verified by openssl, the inventory, then revocation
-# seen through hallmark serve (OCSP and CRL), and a PKCS#12 export.
+# seen through hallmark serve (OCSP and CRL), a new machine enrolled with
+# a token over plain HTTP, and a PKCS#12 export.
 set -eu
 hm=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=${DEMO_DIR:-demo-out}
@@ -80,6 +81,18 @@ ocsp revoked
 run curl -s -o fleet.crl --max-time 5 "$url/crl/fleet"
 run openssl crl -inform DER -in fleet.crl -noout -verify -CAfile ca/ca/fleet/cert.pem
 openssl crl -inform DER -in fleet.crl -noout -text | grep -A2 "Serial Number: $serial"
+
+say "a new machine enrolls over plain HTTP with a one-time token"
+echo "\$ $hm -d ca token new --name pi-12 --profile both --san dns:pi-12.demo.internal --ca fleet"
+token=$("$hm" -d ca token new --name pi-12 --profile both \
+    --san dns:pi-12.demo.internal --ca fleet)
+echo "(the token, shown once: ${token%-*}-...)"
+echo "\$ hallmark enroll --server $url --token - --out-dir new-machine  # on the new machine"
+echo "$token" | "$hm" enroll --server "$url" --token - --out-dir new-machine
+run ls -l new-machine
+run openssl verify -x509_strict -purpose sslclient -CAfile new-machine/ca.pem \
+    -untrusted new-machine/chain.pem new-machine/cert.pem
+run "$hm" -d ca token list
 kill $spid
 wait $spid || true
 trap - EXIT

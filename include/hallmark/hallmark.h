@@ -648,9 +648,11 @@ const unsigned char *hm_enroll_request(const hm_enroll *e, size_t *len);
 /*
  * Open the server's reply body: HM_OK when it holds a certificate for
  * key's public key whose chain verifies up to the root it carries, for
- * the purpose of its profile; HM_E_REFUSED with the server's reason in
+ * the purpose its EKU names; HM_E_REFUSED with the server's reason in
  * err for a sealed refusal; HM_E_SIGNATURE when the reply was not made
- * for this request by the holder of the PSK; HM_E_INVALID if malformed.
+ * for this request by the holder of the PSK, or its chain does not verify
+ * up to its root; HM_E_INVALID if malformed, if the certificate is for
+ * another key, or if the chain items are not exactly the path in order.
  */
 int		 hm_enroll_finish(hm_enroll *e, const hm_key *key,
 		    const unsigned char *reply, size_t len, hm_err *err);
