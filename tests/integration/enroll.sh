@@ -31,7 +31,7 @@ certs() { hm -d ca list --json | grep -c '"serial"'; }
 token() { hm -d ca token new "$@" 2>/dev/null; }
 
 # Happy path, every key type; the chain verified by openssl and GnuTLS.
-for kt in ed25519 p256 p384 rsa2048; do
+for kt in ed25519 p256 p384 rsa2048 rsa3072 rsa4096; do
 	mkdir "m-$kt"
 	tok=$(token --name "node-$kt" --profile both --ca mid \
 	    --san "dns:node-$kt.example" --san ip:10.0.0.7)
@@ -52,7 +52,7 @@ for kt in ed25519 p256 p384 rsa2048; do
 	    "$(openssl x509 -in "m-$kt/cert.pem" -noout -pubkey)"
 done
 hm -d ca token list --json >tl.json
-check test "$(grep -c '"state": "used"' tl.json)" -eq 4
+check test "$(grep -c '"state": "used"' tl.json)" -eq 6
 
 # The token from standard input; a client profile, the root's.
 mkdir m-stdin
