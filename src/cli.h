@@ -80,6 +80,17 @@ int	 out_free(const char *path, int flags);
 int	 write_out(const char *path, const void *buf, size_t len,
 	    unsigned mode, int flags);
 void	 json_str(const char *s);
+/* What a listing callback keeps: JSON or a table, and rows so far. */
+struct list_state {
+	int	json;
+	int	n;
+};
+/*
+ * A "VERB list [--json]" command: parse its options, open the CA and
+ * call run, between "[" and "]" with --json.
+ */
+int	 list_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
+	    int (*run)(hm_ca *, struct list_state *, hm_err *));
 const char *fmt_time(time_t t, char buf[32]);
 
 /* Long options shared by the verbs that take a passphrase. */

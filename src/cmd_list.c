@@ -47,11 +47,6 @@ json_info(const hm_cert_info *ci, const char *pem)
 	printf("}");
 }
 
-struct list_state {
-	int	json;
-	size_t	n;
-};
-
 static int
 list_one(const hm_cert_info *ci, void *arg)
 {

@@ -113,11 +113,6 @@ token_new(struct cli *g, int argc, char **argv)
 	return rc;
 }
 
-struct list_state {
-	int	json;
-	size_t	n;
-};
-
 static int
 list_one(const hm_token_info *ti, void *arg)
 {
@@ -159,36 +154,15 @@ list_one(const hm_token_info *ti, void *arg)
 }
 
 static int
+token_list_run(hm_ca *ca, struct list_state *ls, hm_err *err)
+{
+	return hm_token_list(ca, list_one, ls, err);
+}
+
+static int
 token_list(struct cli *g, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct list_state	 ls = { 0, 0 };
-	hm_ca			*ca;
-	hm_err			 err;
-	int			 ch, rc;
-
-	while ((ch = cmd_getopt(&sub[1], argc, argv, "h", lo)) != -1) {
-		switch (ch) {
-		case 'j': ls.json = 1; break;
-		case 'h': return usage(&sub[1], 0);
-		default: return usage(&sub[1], EXIT_USAGE);
-		}
-	}
-	if (optind != argc)
-		return usage(&sub[1], EXIT_USAGE);
-	if (open_ca(g, &ca) != 0)
-		return EXIT_FAILURE;
-	if (ls.json)
-		printf("[");
-	rc = hm_token_list(ca, list_one, &ls, &err);
-	if (ls.json)
-		printf("%s]\n", ls.n ? "\n" : "");
-	hm_ca_close(ca);
-	return rc == HM_OK ? 0 : fail(&err);
+	return list_verb(g, &sub[1], argc, argv, token_list_run);
 }
 
 static int

@@ -356,6 +356,40 @@ write_out(const char *path, const void *buf, size_t len, unsigned mode,
 	return 0;
 }
 
+int
+list_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
+    int (*run)(hm_ca *, struct list_state *, hm_err *))
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct list_state	 ls = { 0, 0 };
+	hm_ca			*ca;
+	hm_err			 err;
+	int			 ch, rc;
+
+	while ((ch = cmd_getopt(c, argc, argv, "h", lo)) != -1) {
+		switch (ch) {
+		case 'j': ls.json = 1; break;
+		case 'h': return usage(c, 0);
+		default: return usage(c, EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		return usage(c, EXIT_USAGE);
+	if (open_ca(g, &ca) != 0)
+		return EXIT_FAILURE;
+	if (ls.json)
+		printf("[");
+	rc = run(ca, &ls, &err);
+	if (ls.json)
+		printf("%s]\n", ls.n ? "\n" : "");
+	hm_ca_close(ca);
+	return rc == HM_OK ? 0 : fail(&err);
+}
+
 void
 json_str(const char *s)
 {

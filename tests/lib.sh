@@ -55,6 +55,27 @@ check() {
 	fi
 }
 
+# serve_start NAME [serve options]: `hallmark -d ca serve` in the
+# background, waiting (10 s at most) for its "listening on ADDR:PORT" line;
+# its pid in SPID, its http:// URL in NAME.url, its output in NAME.out and
+# NAME.err.  The caller stops it.
+serve_start() {
+	sn=$1; shift
+	"$HM" -d ca serve "$@" >"$sn.out" 2>"$sn.err" &
+	SPID=$!
+	si=0
+	while ! grep -q '^listening on [0-9[]' "$sn.out" 2>/dev/null; do
+		si=$((si + 1))
+		[ "$si" -lt 100 ] ||
+		    die "no 'listening on' after 10 s: $(cat "$sn.err")"
+		kill -0 "$SPID" 2>/dev/null ||
+		    die "serve exited: $(cat "$sn.err")"
+		sleep 0.1
+	done
+	echo "http://$(sed -n 's/^listening on \([0-9[]\)/\1/p' "$sn.out")" \
+	    >"$sn.url"
+}
+
 done_ok() {
 	[ "$NFAIL" -eq 0 ] ||
 	    die "$NFAIL of $((NPASS + NFAIL)) checks failed (FAIL lines above)"

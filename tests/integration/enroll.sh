@@ -12,20 +12,10 @@ ROOT=ca/ca/root/cert.pem
 SPIDS=
 trap 'for p in $SPIDS; do kill "$p" 2>/dev/null || true; done;
     rm -rf "$T"' EXIT
-# start NAME: a server on a free port; its URL in NAME.url.
-start() {
-	"$HM" -d ca serve --listen 127.0.0.1:0 >"$1.out" 2>"$1.err" &
-	SPIDS="$SPIDS $!"
-	i=0
-	while ! grep -q '^listening on ' "$1.out" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat "$1.err")"
-		sleep 0.1
-	done
-	echo "http://$(sed -n 's/^listening on //p' "$1.out")" >"$1.url"
-}
-start s1
-start s2
+serve_start s1 --listen 127.0.0.1:0
+SPIDS=$SPID
+serve_start s2 --listen 127.0.0.1:0
+SPIDS="$SPIDS $SPID"
 URL=$(cat s1.url)
 certs() { hm -d ca list --json | grep -c '"serial"'; }
 token() { hm -d ca token new "$@" 2>/dev/null; }

@@ -67,8 +67,14 @@ awk '
     }' "$SRC/src/cli.h" >"$T/macros"
 [ -s "$T/macros" ] || die "no option macros found in src/cli.h"
 
+# A function named *_verb (list_verb in util.c) parses options for the
+# verbs that call it: its options count as theirs.
 awk '
     /^[a-z_][a-z0-9_]*\(struct cli \*/ { fn = $0; sub(/\(.*/, "", fn) }
+    /[a-z_]+_verb\(g, / && fn !~ /_verb$/ {
+	h = $0; sub(/\(g, .*/, "", h); sub(/.*[ \t]/, "", h)
+	callers[h] = callers[h] " " fn
+    }
     /struct option [a-z_]+\[\] = [{]/ { intab = 1; next }
     intab && /^[ \t]*[}];/ { intab = 0; next }
     intab {
@@ -76,7 +82,10 @@ awk '
 	while (match(line, /[{][ \t]*"[a-z0-9-]+"/)) {
 		o = substr(line, RSTART, RLENGTH)
 		sub(/^[{][ \t]*"/, "", o); sub(/"$/, "", o)
-		print fn, "--" o
+		if (fn ~ /_verb$/)
+			shared[fn] = shared[fn] " --" o
+		else
+			print fn, "--" o
 		line = substr(line, RSTART + RLENGTH)
 	}
 	n = split($0, w, /[ \t,]+/)
@@ -84,14 +93,26 @@ awk '
 		if (w[i] ~ /^[A-Z_]+_OPTIONS$/)
 			print fn, "@" w[i]
     }
-    /cmd_getopt\(/ && match($0, /"[^"]*"/) {
+    /cmd_getopt\(/ && match($0, /"[^"]*"/) && fn !~ /_verb$/ {
 	s = substr($0, RSTART + 1, RLENGTH - 2)
 	for (i = 1; i <= length(s); i++) {
 		c = substr(s, i, 1)
 		if (c != ":")
 			print fn, "-" c
 	}
+    }
+    END {
+	for (h in callers) {
+		nc = split(callers[h], cs, " ")
+		no = split(shared[h], os, " ")
+		if (no == 0)
+			print "??? " h " has no option table"
+		for (i = 1; i <= nc; i++)
+			for (j = 1; j <= no; j++)
+				print cs[i], os[j]
+	}
     }' "$SRC"/src/*.c >"$T/options"
+! grep -q '^???' "$T/options" || die "$(grep '^???' "$T/options")"
 [ -s "$T/options" ] || die "no option tables found in src/*.c"
 
 # Expand the macros.

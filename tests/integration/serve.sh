@@ -17,16 +17,7 @@ stop() { [ -z "$SPID" ] || kill "$SPID" 2>/dev/null || true; }
 # HM_KEEP=1: the server logs are left in /tmp.
 keep() { [ -z "${HM_KEEP:-}" ] || cp serve.err s2.err /tmp/ 2>/dev/null; }
 trap 'stop; keep; rm -rf "$T"' EXIT
-# "$HM", not the hm function: $! must be the server, not a subshell.
-"$HM" -d ca serve --listen 127.0.0.1:0 >serve.out 2>serve.err &
-SPID=$!
-i=0
-while ! grep -q '^listening on ' serve.out 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat serve.err)"
-	kill -0 "$SPID" 2>/dev/null || die "serve exited: $(cat serve.err)"
-	sleep 0.1
-done
+serve_start serve --listen 127.0.0.1:0
 PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' serve.out)
 [ -n "$PORT" ] && [ "$PORT" -gt 0 ] || die "bad port in: $(cat serve.out)"
 URL=http://127.0.0.1:$PORT
@@ -156,14 +147,7 @@ check test "$rc" -eq 0
 
 # --max-conns: beyond it connections wait in the backlog, and are
 # served once the others are gone.
-"$HM" -d ca serve --listen 127.0.0.1:0 --max-conns 20 >s2.out 2>s2.err &
-SPID=$!
-i=0
-while ! grep -q '^listening on ' s2.out 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat s2.err)"
-	sleep 0.1
-done
+serve_start s2 --listen 127.0.0.1:0 --max-conns 20
 P2=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' s2.out)
 limit() {
 	python3 - "$P2" <<'EOF'
@@ -190,16 +174,8 @@ SPID=
 
 # --ocsp-delegated: answers signed by a responder certificate mid
 # issued (OCSPSigning, ocsp-nocheck), which openssl ocsp checks.
-"$HM" -d ca serve --listen 127.0.0.1:0 --ocsp-delegated >s3.out 2>s3.err &
-SPID=$!
-i=0
-while ! grep -q '^listening on ' s3.out 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat s3.err)"
-	sleep 0.1
-done
-URL=http://127.0.0.1:$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-    s3.out)
+serve_start s3 --listen 127.0.0.1:0 --ocsp-delegated
+URL=$(cat s3.url)
 check check_ocsp revoked -cert leaf.pem
 check grep -q 'Responder Id: CN = OCSP responder of mid' ocsp.txt
 check grep -q 'OCSP No Check' ocsp.txt
@@ -214,15 +190,8 @@ SPID=
 hm -d ca issue --profile server --ca mid --new-key srv.key \
     --san dns:localhost --san ip:127.0.0.1 -o srv.pem \
     --chain-out srv.chain >/dev/null
-"$HM" -d ca serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
-    --tls-cert srv.chain --tls-key srv.key >s4.out 2>s4.err &
-SPID=$!
-i=0
-while ! grep -q '^listening on [0-9]' s4.out 2>/dev/null; do
-	i=$((i + 1))
-	[ "$i" -lt 100 ] || die "no 'listening on' after 10 s: $(cat s4.err)"
-	sleep 0.1
-done
+serve_start s4 --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
+    --tls-cert srv.chain --tls-key srv.key
 TURL=https://$(sed -n 's|^listening on https://\(127\.0\.0\.1:[0-9]*\)$|\1|p' \
     s4.out)
 [ "$TURL" != https:// ] || die "no https line in: $(cat s4.out)"
