@@ -225,6 +225,7 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 	hm_csr		*csr = NULL;
 	hm_names	*scope = NULL;
 	hm_err		 e;
+	char		 id[HM_TOKEN_ID_LEN + 1];
 	int		 rc;
 
 	if (a->rec.state == HM_TOKEN_USED)
@@ -248,10 +249,13 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 	}
 	rc = issue(a, csr, scope, &e);
 	if (rc == HM_E_EXISTS) {
-		/* Another request won the race: it is used now. */
+		/*
+		 * Another request won the race: it is used now.  token_get
+		 * clears the record first, so the id is looked up from a copy.
+		 */
+		snprintf(id, sizeof(id), "%s", a->rec.info.id);
 		hm_token_rec_clear(&a->rec);
-		if ((rc = st->ops->token_get(st, a->rec.info.id, &a->rec,
-		    err)) == HM_OK)
+		if ((rc = st->ops->token_get(st, id, &a->rec, err)) == HM_OK)
 			rc = used(a, err);
 	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
 		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
