@@ -255,12 +255,18 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 	rc = issue(a, csr, scope, &e);
 	if (rc == HM_E_EXISTS) {
 		/*
-		 * Another request won the race: it is used now.  token_get
-		 * clears the record first, so the id is looked up from a copy.
+		 * Another request won the race (it is used now), or the
+		 * token was revoked meanwhile.  token_get clears the record
+		 * first, so the id is looked up from a copy.
 		 */
 		snprintf(id, sizeof(id), "%s", a->rec.info.id);
 		hm_token_rec_clear(&a->rec);
-		if ((rc = st->ops->token_get(st, id, &a->rec, err)) == HM_OK)
+		if ((rc = st->ops->token_get(st, id, &a->rec, err)) != HM_OK)
+			goto out;
+		if (a->rec.state == HM_TOKEN_REVOKED)
+			rc = refuse(a, HM_ENROLL_R_REVOKED, "this token was "
+			    "revoked", err);
+		else
 			rc = used(a, err);
 	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
 		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
