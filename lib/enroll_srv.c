@@ -39,8 +39,9 @@ seal(struct answer *a, int status, const unsigned char *pt, size_t ptlen,
 }
 
 /*
- * A sealed refusal.  err gets the log line; the client gets msg.  Returns
- * HM_OK when there is a reply to send.
+ * A sealed refusal.  err gets the log line; the client gets msg, or the
+ * reason's name when msg can not go in a reply (it may quote the request:
+ * a CSR parser's message).  Returns HM_OK when there is a reply to send.
  */
 static int
 refuse(struct answer *a, unsigned code, const char *msg, hm_err *err)
@@ -50,7 +51,11 @@ refuse(struct answer *a, unsigned code, const char *msg, hm_err *err)
 	int		 rc;
 
 	if ((rc = hm_enroll_refused_pt(code, msg, &pt, &ptlen, err)) ==
-	    HM_OK)
+	    HM_E_INVALID) {
+		msg = hm_enroll_reason_name(code);
+		rc = hm_enroll_refused_pt(code, msg, &pt, &ptlen, err);
+	}
+	if (rc == HM_OK)
 		rc = seal(a, HM_ENROLL_REFUSED, pt, ptlen, err);
 	free(pt);
 	if (rc == HM_OK)
@@ -249,10 +254,19 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 	}
 	rc = issue(a, csr, scope, &e);
 	if (rc == HM_E_EXISTS) {
-		/* Another request won the race: it is used now. */
+		/*
+		 * Another request won the race (it is used now), or the
+		 * token was revoked meanwhile.  token_get clears the record
+		 * first, so the id is looked up from a copy.
+		 */
 		snprintf(id, sizeof(id), "%s", a->rec.info.id);
 		hm_token_rec_clear(&a->rec);
-		if ((rc = st->ops->token_get(st, id, &a->rec, err)) == HM_OK)
+		if ((rc = st->ops->token_get(st, id, &a->rec, err)) != HM_OK)
+			goto out;
+		if (a->rec.state == HM_TOKEN_REVOKED)
+			rc = refuse(a, HM_ENROLL_R_REVOKED, "this token was "
+			    "revoked", err);
+		else
 			rc = used(a, err);
 	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
 		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
