@@ -232,6 +232,62 @@ reason_exts(ASN1_STRING *why[11])
 }
 
 /*
+ * ASN1_TIME_set formats with BIO_snprintf, which costs more than all the
+ * rest of an entry.  So OpenSSL formats a day once, at midnight (and so
+ * picks UTCTime or GeneralizedTime for it), and an entry's time of day
+ * goes into the six digits before that day's "Z": Unix time counts no
+ * leap seconds, so the time of day is when modulo 86400.  Entries come
+ * by serial, their dates in any order: a thread keeps the last day it met
+ * in each of DAYS slots.
+ */
+#define DAYS	1024
+
+struct days {
+	time_t		 start[DAYS];
+	ASN1_TIME	*t[DAYS];
+	ASN1_TIME	*other;		/* a time before 1970 */
+};
+
+static ASN1_TIME *
+day_time(struct days *d, time_t when)
+{
+	const unsigned char	*f;
+	unsigned char		 s[TIME_MAX];
+	ASN1_TIME		*t;
+	time_t			 sec = when % 86400;
+	size_t			 i;
+	int			 n;
+
+	if (when < 0) {
+		if ((t = ASN1_TIME_set(d->other, when)) != NULL)
+			d->other = t;
+		return t;
+	}
+	i = (size_t)(when / 86400 % DAYS);
+	if (d->t[i] == NULL || d->start[i] != when - sec) {
+		if ((t = ASN1_TIME_set(d->t[i], when - sec)) == NULL)
+			return NULL;
+		d->t[i] = t;
+		f = ASN1_STRING_get0_data(t);
+		n = ASN1_STRING_length(t);
+		if (n < 13 || n > TIME_MAX ||
+		    memcmp(f + n - 7, "000000Z", 7) != 0)
+			return NULL;
+		d->start[i] = when - sec;
+	}
+	t = d->t[i];
+	n = ASN1_STRING_length(t);
+	memcpy(s, ASN1_STRING_get0_data(t), (size_t)n);
+	s[n - 7] = (unsigned char)('0' + sec / 36000);
+	s[n - 6] = (unsigned char)('0' + sec / 3600 % 10);
+	s[n - 5] = (unsigned char)('0' + sec % 3600 / 600);
+	s[n - 4] = (unsigned char)('0' + sec % 600 / 60);
+	s[n - 3] = (unsigned char)('0' + sec % 60 / 10);
+	s[n - 2] = (unsigned char)('0' + sec % 10);
+	return ASN1_STRING_set(t, s, n) ? t : NULL;
+}
+
+/*
  * Encode v[0..n) one after the other at out, which has room for n entries
  * of ENTRY_MAX; a large CRL has two parts, on two threads.
  */
@@ -248,24 +304,24 @@ static void *
 encode_part(void *arg)
 {
 	struct part	*p = arg;
+	struct days	*d;
 	HM_CRL_ENTRY	 e;
 	unsigned char	*o = p->out;
-	time_t		 when = 0;
 	size_t		 i;
 	int		 n;
 
 	e.serial = ASN1_INTEGER_new();
-	e.date = ASN1_TIME_new();
-	p->ok = e.serial != NULL && e.date != NULL;
+	e.date = NULL;
+	d = calloc(1, sizeof(*d));
+	p->ok = e.serial != NULL && d != NULL;
 	for (i = 0; p->ok && i < p->n; i++) {
-		/* Revocations come in bursts: format a time once a second. */
-		if ((i == 0 || p->v[i].when != when) &&
-		    (ASN1_TIME_set(e.date, p->v[i].when) == NULL ||
+		/* Revocations come in bursts: a time is set once a second. */
+		if ((i == 0 || p->v[i].when != p->v[i - 1].when) &&
+		    ((e.date = day_time(d, p->v[i].when)) == NULL ||
 		    ASN1_STRING_length(e.date) > TIME_MAX)) {
 			p->ok = 0;
 			break;
 		}
-		when = p->v[i].when;
 		e.exts = p->why[p->v[i].reason];
 		if (!ASN1_STRING_set(e.serial, p->v[i].sn, p->v[i].snlen) ||
 		    (n = ASN1_item_i2d((ASN1_VALUE *)&e, &o,
@@ -273,8 +329,12 @@ encode_part(void *arg)
 			p->ok = 0;
 	}
 	p->len = (size_t)(o - p->out);
+	for (i = 0; d != NULL && i < DAYS; i++)
+		ASN1_TIME_free(d->t[i]);
+	if (d != NULL)
+		ASN1_TIME_free(d->other);
+	free(d);
 	ASN1_INTEGER_free(e.serial);
-	ASN1_TIME_free(e.date);
 	return NULL;
 }
 
