@@ -98,7 +98,10 @@ struct revs {
 	size_t		 n, cap;
 };
 
-/* Collect one entry: the serial decoded from the store's hex. */
+/*
+ * Collect one entry: the serial decoded from the store's hex (checked
+ * first, then decoded without a branch a digit: a CRL has millions).
+ */
 static int
 collect(const char *serial, time_t when, int reason, void *arg)
 {
@@ -106,9 +109,10 @@ collect(const char *serial, time_t when, int reason, void *arg)
 	struct rev	*r;
 	void		*t;
 	size_t		 i, n = strlen(serial);
-	int		 hi, lo;
+	unsigned	 hi, lo;
 
-	if (n == 0 || n > 40 || reason < 0 || reason > 10)
+	if (n == 0 || n > 40 || reason < 0 || reason > 10 ||
+	    strspn(serial, "0123456789abcdefABCDEF") != n)
 		return HM_E_STORE;
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? 2 * rs->cap : 1024;
@@ -118,11 +122,11 @@ collect(const char *serial, time_t when, int reason, void *arg)
 	}
 	r = &rs->v[rs->n];
 	for (i = 0; i < (n + 1) / 2; i++) {
-		hi = i == 0 && n % 2 ? 0 : OPENSSL_hexchar2int(*serial++);
-		lo = OPENSSL_hexchar2int(*serial++);
-		if (hi < 0 || lo < 0)
-			return HM_E_STORE;
-		r->sn[i] = (unsigned char)(hi << 4 | lo);
+		/* '0'-'9' are 0x3N, 'a'-'f' and 'A'-'F' 0x6N and 0x4N. */
+		hi = i == 0 && n % 2 ? '0' : (unsigned char)*serial++;
+		lo = (unsigned char)*serial++;
+		r->sn[i] = (unsigned char)(((hi & 0xf) + 9 * (hi >> 6)) << 4 |
+		    ((lo & 0xf) + 9 * (lo >> 6)));
 	}
 	r->snlen = (unsigned char)i;
 	r->reason = (unsigned char)reason;
