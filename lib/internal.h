@@ -208,7 +208,10 @@ struct hm_store_ops {
 	/* Revoke; *already set (and nothing changed) if it was. */
 	int	(*cert_revoke)(hm_store *, const char *serial, time_t when,
 		    int reason, int *already, hm_err *);
-	/* The revoked certificates CA ca issued, by serial. */
+	/*
+	 * The revoked certificates CA ca issued, by serial; the serial
+	 * passed to cb lasts until cb returns.
+	 */
 	int	(*revoked_list)(hm_store *, const char *ca,
 		    int (*cb)(const char *serial, time_t when, int reason,
 		    void *), void *, hm_err *);

@@ -427,13 +427,18 @@ s_revoked_list(hm_store *hs, const char *ca,
 {
 	struct sqlite_store	*s = (struct sqlite_store *)hs;
 	sqlite3_stmt		*st = s->st[ST_REVOKED];
-	char			 serial[41];
+	const unsigned char	*serial;
 	int			 r, rc = HM_OK;
 
 	sqlite3_bind_text(st, 1, ca, -1, SQLITE_STATIC);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		col_text(st, 0, serial, sizeof(serial));
-		if ((rc = cb(serial, (time_t)sqlite3_column_int64(st, 1),
+		/*
+		 * Not copied: a CRL reads a million of them, and a copy into
+		 * a fixed buffer would cut a bad one short unseen.
+		 */
+		serial = sqlite3_column_text(st, 0);
+		if ((rc = cb(serial != NULL ? (const char *)serial : "",
+		    (time_t)sqlite3_column_int64(st, 1),
 		    sqlite3_column_int(st, 2), arg)) != HM_OK)
 			goto out;
 	}
