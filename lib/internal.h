@@ -185,7 +185,36 @@ struct hm_token_rec {
 };
 /* Wipe r's secrets and free its reply. */
 void	 hm_token_rec_clear(struct hm_token_rec *r);
+/*
+ * token.c: the scope p checked as issuance will check it, into ti (ca,
+ * name, profile, sans, times, state "pending"; no id).
+ */
+int	 hm_token_scope(hm_ca *ca, const hm_token_params *p,
+	    hm_token_info *ti, hm_err *err);
+/* In a transaction: old PSKs wiped; HM_E_POLICY if too many pending. */
+int	 hm_token_room(hm_store *st, time_t now, hm_err *err);
 
+
+/* A pairing as the store keeps it (pair_srv.c). */
+#define HM_PAIR_COMMITTED	0	/* accept sent, reveal awaited */
+#define HM_PAIR_REVEALED	1	/* code known, approval awaited */
+#define HM_PAIR_DONE		2	/* approved: a token holds its PSK */
+#define HM_PAIR_DROPPED		3	/* rejected, or a wrong code */
+
+struct hm_pair_rec {
+	hm_pair_info	 info;
+	int		 state;		/* HM_PAIR_* above */
+	unsigned char	 sk[32];	/* the responder's X25519 key */
+	int		 has_sk;	/* until the reveal */
+	unsigned char	*commit, *accept, *reveal;	/* bodies, or NULL */
+	size_t		 commitlen, acceptlen, reveallen;
+	unsigned char	 psk[HM_PSK_LEN];
+	unsigned char	 psk_id[HM_PSK_ID_LEN];
+	char		 sas[8];
+	int		 has_psk;	/* after the reveal, until the end */
+};
+/* Wipe r's secrets and free its bodies. */
+void	 hm_pair_rec_clear(struct hm_pair_rec *r);
 
 struct hm_store_ops {
 	const char	*name;
@@ -242,6 +271,27 @@ struct hm_store_ops {
 		    hm_err *);
 	/* Wipe the PSKs of tokens that expired before `before`. */
 	int	(*token_purge)(hm_store *, time_t before, hm_err *);
+	/* Pairings.  HM_E_EXISTS when the id is taken. */
+	int	(*pair_insert)(hm_store *, const struct hm_pair_rec *, hm_err *);
+	/* HM_E_NOTFOUND; bodies malloc'd (hm_pair_rec_clear frees). */
+	int	(*pair_get)(hm_store *, const char *id, struct hm_pair_rec *,
+		    hm_err *);
+	/* Open (committed or revealed, unexpired at now): all, from source. */
+	int	(*pair_open)(hm_store *, time_t now, const char *source,
+		    int64_t *all, int64_t *from, hm_err *);
+	/* Committed to revealed (r: reveal, psk, psk_id, sas; sk wiped). */
+	int	(*pair_reveal)(hm_store *, const struct hm_pair_rec *r,
+		    hm_err *);
+	/*
+	 * From state `from` to `to`, wiping the secrets; HM_E_EXISTS if it
+	 * was not in `from`.  token: the id of the token made, or NULL.
+	 */
+	int	(*pair_move)(hm_store *, const char *id, int from, int to,
+		    const char *token, hm_err *);
+	/* Newest first, with the state as stored. */
+	int	(*pair_list)(hm_store *, hm_pair_cb, void *, hm_err *);
+	/* Forget pairings that expired before `before`. */
+	int	(*pair_purge)(hm_store *, time_t before, hm_err *);
 };
 
 struct hm_store {

@@ -18,12 +18,16 @@
 enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
     ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_REVOKE, ST_REVOKED,
     ST_CRL_NEXT, ST_CA_URL, ST_TOKEN_INSERT, ST_TOKEN_PENDING, ST_TOKEN_GET,
-    ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_TOKEN_PURGE, ST_MAX };
+    ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_TOKEN_PURGE, ST_PAIR_INSERT,
+    ST_PAIR_GET, ST_PAIR_OPEN, ST_PAIR_REVEAL, ST_PAIR_MOVE, ST_PAIR_PURGE,
+    ST_MAX };
 
 #define CA_COLS "name, parent, serial, subject, pathlen, depth, " \
 	"not_before, not_after, key_type, base_url"
 #define TOKEN_COLS "id, ca, name, profile, sans, state, created_at, " \
 	"expires_at, used_at, serial"
+#define PAIR_COLS "id, name, profile, source, state, created_at, " \
+	"expires_at, token"
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -63,6 +67,20 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "serial = ?, req_hash = ?, reply = ? WHERE id = ? AND state = 0"),
 	[ST_TOKEN_PURGE] = ("UPDATE tokens SET psk = NULL WHERE expires_at < ? "
 	    "AND psk IS NOT NULL"),
+	[ST_PAIR_INSERT] = ("INSERT INTO pairings (id, name, profile, source, "
+	    "created_at, expires_at, state, sk, commit_msg, accept_msg) "
+	    "VALUES (?,?,?,?,?,?,0,?,?,?)"),
+	[ST_PAIR_GET] = ("SELECT " PAIR_COLS ", sk, commit_msg, accept_msg, "
+	    "reveal_msg, psk, psk_id, sas FROM pairings WHERE id = ?"),
+	[ST_PAIR_OPEN] = ("SELECT count(*), coalesce(sum(source = ?), 0) "
+	    "FROM pairings WHERE state < 2 AND expires_at > ?"),
+	[ST_PAIR_REVEAL] = ("UPDATE pairings SET state = 1, sk = NULL, "
+	    "reveal_msg = ?, psk = ?, psk_id = ?, sas = ? WHERE id = ? AND "
+	    "state = 0"),
+	[ST_PAIR_MOVE] = ("UPDATE pairings SET state = ?, sk = NULL, "
+	    "psk = NULL, psk_id = NULL, sas = NULL, token = ? WHERE id = ? "
+	    "AND state = ?"),
+	[ST_PAIR_PURGE] = "DELETE FROM pairings WHERE expires_at < ?",
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -131,6 +149,25 @@ static const char *const migrations[] = {
 	"  req_hash BLOB,"
 	"  reply BLOB) WITHOUT ROWID;"
 	"CREATE INDEX tokens_pending ON tokens (expires_at) WHERE state = 0;"),
+	/* 6: pairings (docs/PROTOCOL.md section 2); state 0 committed,
+	 * 1 revealed, 2 approved, 3 dropped; secrets NULL once done */
+	("CREATE TABLE pairings ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  profile TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  sk BLOB,"
+	"  commit_msg BLOB NOT NULL,"
+	"  accept_msg BLOB NOT NULL,"
+	"  reveal_msg BLOB,"
+	"  psk BLOB,"
+	"  psk_id BLOB,"
+	"  sas TEXT,"
+	"  token TEXT) WITHOUT ROWID;"
+	"CREATE INDEX pairings_open ON pairings (expires_at) WHERE state < 2;"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -743,6 +780,216 @@ s_token_purge(hm_store *hs, time_t before, hm_err *err)
 	return step_done(s, ST_TOKEN_PURGE, err);
 }
 
+static void
+row_to_pair(sqlite3_stmt *st, hm_pair_info *pi, int *state)
+{
+	static const char *const states[] = { "committed", "waiting",
+	    "approved", "dropped" };
+	int	s;
+
+	memset(pi, 0, sizeof(*pi));
+	col_text(st, 0, pi->id, sizeof(pi->id));
+	col_text(st, 1, pi->name, sizeof(pi->name));
+	col_text(st, 2, pi->profile, sizeof(pi->profile));
+	col_text(st, 3, pi->source, sizeof(pi->source));
+	s = sqlite3_column_int(st, 4);
+	snprintf(pi->state, sizeof(pi->state), "%s", s >= 0 && s <= 3 ?
+	    states[s] : "unknown");
+	pi->created_at = (time_t)sqlite3_column_int64(st, 5);
+	pi->expires_at = (time_t)sqlite3_column_int64(st, 6);
+	col_text(st, 7, pi->token, sizeof(pi->token));
+	if (state != NULL)
+		*state = s;
+}
+
+static int
+s_pair_insert(hm_store *hs, const struct hm_pair_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_PAIR_INSERT];
+	int			 rc;
+
+	sqlite3_bind_text(st, 1, r->info.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->info.name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->info.profile, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->info.source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, r->info.created_at);
+	sqlite3_bind_int64(st, 6, r->info.expires_at);
+	sqlite3_bind_blob(st, 7, r->sk, sizeof(r->sk), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 8, r->commit, (int)r->commitlen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, r->accept, (int)r->acceptlen, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return hm_seterr(err, HM_E_EXISTS, "store: pairing id taken");
+	if (rc != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: recording the "
+		    "pairing: %s", sqlite3_errstr(rc));
+	return HM_OK;
+}
+
+/* A copy of blob column i into *out (NULL when the column is). */
+static int
+col_blob(sqlite3_stmt *st, int i, unsigned char **out, size_t *len,
+    hm_err *err)
+{
+	const void	*b = sqlite3_column_blob(st, i);
+	int		 n = sqlite3_column_bytes(st, i);
+
+	*out = NULL;
+	*len = 0;
+	if (b == NULL || n <= 0)
+		return HM_OK;
+	if ((*out = malloc((size_t)n)) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	memcpy(*out, b, (size_t)n);
+	*len = (size_t)n;
+	return HM_OK;
+}
+
+/* Blob column i into the fixed buffer out of exactly len bytes. */
+static int
+col_fixed(sqlite3_stmt *st, int i, unsigned char *out, size_t len)
+{
+	const void	*b = sqlite3_column_blob(st, i);
+
+	if (b == NULL || sqlite3_column_bytes(st, i) != (int)len)
+		return 0;
+	memcpy(out, b, len);
+	return 1;
+}
+
+static int
+s_pair_get(hm_store *hs, const char *id, struct hm_pair_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_PAIR_GET];
+	int			 step, rc = HM_OK;
+
+	memset(r, 0, sizeof(*r));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((step = sqlite3_step(st)) == SQLITE_DONE) {
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no pairing with id %.32s",
+		    id);
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		rc = dberr(err, s, "looking up a pairing");
+		goto out;
+	}
+	row_to_pair(st, &r->info, &r->state);
+	r->has_sk = col_fixed(st, 8, r->sk, sizeof(r->sk));
+	if ((rc = col_blob(st, 9, &r->commit, &r->commitlen, err)) != HM_OK ||
+	    (rc = col_blob(st, 10, &r->accept, &r->acceptlen, err)) != HM_OK ||
+	    (rc = col_blob(st, 11, &r->reveal, &r->reveallen, err)) != HM_OK)
+		goto out;
+	r->has_psk = col_fixed(st, 12, r->psk, sizeof(r->psk)) &&
+	    col_fixed(st, 13, r->psk_id, sizeof(r->psk_id));
+	col_text(st, 14, r->sas, sizeof(r->sas));
+ out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != HM_OK)
+		hm_pair_rec_clear(r);
+	return rc;
+}
+
+static int
+s_pair_open(hm_store *hs, time_t now, const char *source, int64_t *all,
+    int64_t *from, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_PAIR_OPEN];
+	int			 rc = HM_OK;
+
+	sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*all = sqlite3_column_int64(st, 0);
+		*from = sqlite3_column_int64(st, 1);
+	} else
+		rc = dberr(err, s, "counting pairings");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_pair_reveal(hm_store *hs, const struct hm_pair_rec *r, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_PAIR_REVEAL];
+	int			 rc;
+
+	sqlite3_bind_blob(st, 1, r->reveal, (int)r->reveallen, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, r->psk, sizeof(r->psk), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, r->psk_id, sizeof(r->psk_id), SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->sas, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->info.id, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_PAIR_REVEAL, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_EXISTS, "pairing %.32s was revealed "
+		    "already", r->info.id);
+	return HM_OK;
+}
+
+static int
+s_pair_move(hm_store *hs, const char *id, int from, int to,
+    const char *token, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_PAIR_MOVE];
+	int			 rc;
+
+	sqlite3_bind_int(st, 1, to);
+	if (token != NULL)
+		sqlite3_bind_text(st, 2, token, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, from);
+	if ((rc = step_done(s, ST_PAIR_MOVE, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_EXISTS, "pairing %.32s moved on "
+		    "meanwhile", id);
+	return HM_OK;
+}
+
+static int
+s_pair_list(hm_store *hs, hm_pair_cb cb, void *arg, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = NULL;
+	hm_pair_info		 pi;
+	int			 r, rc = HM_OK;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " PAIR_COLS " FROM pairings "
+	    "ORDER BY created_at DESC, id", -1, &st, NULL) != SQLITE_OK)
+		return dberr(err, s, "listing pairings");
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		row_to_pair(st, &pi, NULL);
+		if ((rc = cb(&pi, arg)) != 0)
+			goto out;
+	}
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, "listing pairings");
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+s_pair_purge(hm_store *hs, time_t before, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+
+	sqlite3_bind_int64(s->st[ST_PAIR_PURGE], 1, before);
+	return step_done(s, ST_PAIR_PURGE, err);
+}
+
 static const struct hm_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = s_close,
@@ -767,6 +1014,13 @@ static const struct hm_store_ops sqlite_ops = {
 	.token_revoke = s_token_revoke,
 	.token_use = s_token_use,
 	.token_purge = s_token_purge,
+	.pair_insert = s_pair_insert,
+	.pair_get = s_pair_get,
+	.pair_open = s_pair_open,
+	.pair_reveal = s_pair_reveal,
+	.pair_move = s_pair_move,
+	.pair_list = s_pair_list,
+	.pair_purge = s_pair_purge,
 };
 
 static int

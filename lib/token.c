@@ -41,9 +41,8 @@ within_constraints(const hm_signer *s, const hm_names *sans, const char *cn,
 	return HM_OK;
 }
 
-/* The scope checked as issuance will check it, before any secret. */
-static int
-check_scope(hm_ca *ca, const hm_token_params *p, hm_token_info *ti,
+int
+hm_token_scope(hm_ca *ca, const hm_token_params *p, hm_token_info *ti,
     hm_err *err)
 {
 	const struct hm_profile	*pr;
@@ -99,34 +98,41 @@ check_scope(hm_ca *ca, const hm_token_params *p, hm_token_info *ti,
 }
 
 int
+hm_token_room(hm_store *st, time_t now, hm_err *err)
+{
+	int64_t	pending;
+	int	rc;
+
+	/* Old PSKs go first: nothing is kept longer than it can serve. */
+	if ((rc = st->ops->token_purge(st, now - HM_TOKEN_KEEP, err)) !=
+	    HM_OK ||
+	    (rc = st->ops->token_pending(st, now, &pending, err)) != HM_OK)
+		return rc;
+	if (pending >= HM_TOKENS_PENDING_MAX)
+		return hm_seterr(err, HM_E_POLICY, "%d tokens are pending "
+		    "already: revoke some (hallmark token list) or let them "
+		    "expire", HM_TOKENS_PENDING_MAX);
+	return HM_OK;
+}
+
+int
 hm_token_new(hm_ca *ca, const hm_token_params *p,
     char token[HM_TOKEN_LEN + 1], hm_token_info *info, hm_err *err)
 {
 	struct hm_token_rec	 r;
 	hm_store		*st = ca->store;
 	unsigned char		 id[HM_PSK_ID_LEN];
-	int64_t			 pending;
 	int			 rc, try;
 
 	memset(&r, 0, sizeof(r));
-	if ((rc = check_scope(ca, p, &r.info, err)) != HM_OK)
+	if ((rc = hm_token_scope(ca, p, &r.info, err)) != HM_OK)
 		return rc;
 	if (RAND_priv_bytes(r.psk, sizeof(r.psk)) != 1)
 		return hm_seterr_ssl(err, HM_E_INTERNAL, "random PSK");
 	if ((rc = st->ops->begin(st, err)) != HM_OK)
 		goto out;
-	/* Old PSKs go first: nothing is kept longer than it can serve. */
-	if ((rc = st->ops->token_purge(st, r.info.created_at - HM_TOKEN_KEEP,
-	    err)) != HM_OK ||
-	    (rc = st->ops->token_pending(st, r.info.created_at, &pending,
-	    err)) != HM_OK)
+	if ((rc = hm_token_room(st, r.info.created_at, err)) != HM_OK)
 		goto rollback;
-	if (pending >= HM_TOKENS_PENDING_MAX) {
-		rc = hm_seterr(err, HM_E_POLICY, "%d tokens are pending "
-		    "already: revoke some (hallmark token list) or let them "
-		    "expire", HM_TOKENS_PENDING_MAX);
-		goto rollback;
-	}
 	for (try = 0, rc = HM_E_EXISTS; try < ID_TRIES && rc == HM_E_EXISTS;
 	    try++) {
 		if (RAND_bytes(id, sizeof(id)) != 1) {

@@ -42,6 +42,7 @@ int	 cmd_crl(struct cli *, int, char **);
 int	 cmd_serve(struct cli *, int, char **);
 int	 cmd_token(struct cli *, int, char **);
 int	 cmd_enroll(struct cli *, int, char **);
+int	 cmd_pair(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);

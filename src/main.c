@@ -31,6 +31,8 @@ static const struct cmd verbs[] = {
 	  "show one certificate of the inventory" },
 	{ "enroll", cmd_enroll, "enroll --server URL --token TOKEN "
 	  "[options]", "get this machine's certificate with a token" },
+	{ "pair", cmd_pair, "pair list|approve|reject [options]",
+	  "approve new machines that paired by comparing a code" },
 	{ "token", cmd_token, "token new|list|revoke [options]",
 	  "one-time keys for enrolling new machines" },
 };

@@ -674,6 +674,42 @@ int		 hm_enroll_answer(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **reply, size_t *replylen,
 		    int *http, hm_err *err);
 
+/* ---- Pairings: the CA's side (docs/PROTOCOL.md, section 2) ----------- */
+
+#define HM_PAIR_TTL		(5 * 60)
+#define HM_PAIRS_OPEN_MAX	100	/* open pairings at once */
+#define HM_PAIRS_SOURCE_MAX	5	/* ... from one source address */
+
+typedef struct hm_pair_info {
+	char		 id[33];	/* lower-case hex of 16 bytes */
+	char		 name[65];	/* the CN asked for */
+	char		 profile[HM_CA_NAME_MAX + 1];
+	char		 source[64];	/* the address it came from */
+	/* committed, waiting (for approval), approved, dropped, expired */
+	char		 state[16];
+	time_t		 created_at, expires_at;
+	char		 token[HM_TOKEN_ID_LEN + 1];	/* when approved */
+} hm_pair_info;
+
+typedef int (*hm_pair_cb)(const hm_pair_info *pi, void *arg);
+
+/* Every pairing the store keeps, newest first; never a code or key. */
+int		 hm_pair_list(hm_ca *ca, hm_pair_cb cb, void *arg, hm_err *err);
+/*
+ * Approve the waiting pairing id with the code the new machine shows,
+ * compared in constant time: on a match its PSK becomes a pending token
+ * for the name and profile it asked for, from CA ca_name (NULL: root)
+ * with sans (NULL: for server and both, dns:NAME); info (may be NULL)
+ * describes the token.  On a mismatch the pairing is dropped and
+ * HM_E_POLICY returned.  HM_E_NOTFOUND, or HM_E_POLICY for a pairing
+ * not waiting (committed, expired, approved or dropped).
+ */
+int		 hm_pair_approve(hm_ca *ca, const char *id, const char *code,
+		    const char *ca_name, const hm_names *sans,
+		    hm_token_info *info, hm_err *err);
+/* Drop a pairing that is not approved yet. */
+int		 hm_pair_reject(hm_ca *ca, const char *id, hm_err *err);
+
 /* ---- TLS --------------------------------------------------------------- */
 
 typedef struct hm_tls_params {

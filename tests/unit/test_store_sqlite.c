@@ -16,7 +16,7 @@
  * Migrations in store_sqlite.c.  Adding one must bump this: the test then
  * proves a fresh store gets every one of them.
  */
-#define MIGRATIONS	5
+#define MIGRATIONS	6
 
 /* The connection the library opened last, seen through auto_extension. */
 static sqlite3	*lib_db;
@@ -198,7 +198,7 @@ test_fresh_store(void **state)
 	assert_string_equal(buf, "wal");
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('cas', 'certs', 'crls', "
-	    "'tokens')"), 4);
+	    "'tokens', 'pairings')"), 5);
 	/* Wiped PSKs and replaced rows leave no copy in free pages. */
 	assert_int_equal(pragma_int(db, "PRAGMA secure_delete"), 1);
 	sqlite3_close(db);
