@@ -19,13 +19,6 @@
 #include "internal.h"
 
 static int
-die(const hm_err *err)
-{
-	fprintf(stderr, "enroll-tool: %s\n", err->msg);
-	return 4;
-}
-
-static int
 request(int argc, char **argv)
 {
 	hm_key		*k = NULL;
@@ -35,25 +28,29 @@ request(int argc, char **argv)
 	hm_err		 err;
 	const unsigned char *req;
 	size_t		 len;
-	int		 i;
+	int		 i, rc = 4;
 
 	for (i = 5; i < argc; i++)
 		if (hm_names_add(sans, argv[i], &err) != HM_OK)
-			return die(&err);
+			goto out;
 	if (hm_key_generate(HM_KEY_P256, &k, &err) != HM_OK ||
 	    hm_csr_new_any(k, argc > 4 ? argv[4] : NULL, sans, &csr,
 	    &err) != HM_OK ||
 	    hm_enroll_new(argv[1], csr, &e, &err) != HM_OK)
-		return die(&err);
+		goto out;
 	req = hm_enroll_request(e, &len);
 	if (hm_file_write(argv[2], req, len, 0644, HM_F_FORCE, &err) !=
 	    HM_OK || hm_key_save(k, argv[3], NULL, HM_F_FORCE, &err) != HM_OK)
-		return die(&err);
+		goto out;
+	rc = 0;
+ out:
+	if (rc != 0)
+		fprintf(stderr, "enroll-tool: %s\n", err.msg);
 	hm_enroll_free(e);
 	hm_csr_free(csr);
 	hm_key_free(k);
 	hm_names_free(sans);
-	return 0;
+	return rc;
 }
 
 static int
@@ -62,13 +59,14 @@ open_reply(char **argv)
 	struct hm_enroll_req	 h;
 	struct hm_enroll_reply	 r;
 	unsigned char		 id[HM_PSK_ID_LEN], psk[HM_PSK_LEN];
-	unsigned char		 hash[HM_ENROLL_HASH_LEN], *req, *rep;
+	unsigned char		 hash[HM_ENROLL_HASH_LEN];
+	unsigned char		*req = NULL, *rep = NULL;
 	const unsigned char	*p;
 	size_t			 reqlen, replen;
 	char			 serial[41];
-	X509			*x;
+	X509			*x = NULL;
 	hm_err			 err;
-	int			 rc;
+	int			 rc = 4, opened = 0;
 
 	if (hm_token_parse(argv[1], id, psk, &err) != HM_OK ||
 	    hm_file_read(argv[2], HM_ENROLL_MAX, &req, &reqlen, &err) !=
@@ -76,35 +74,45 @@ open_reply(char **argv)
 	    hm_file_read(argv[3], HM_ENROLL_MAX + 1, &rep, &replen, &err) !=
 	    HM_OK ||
 	    hm_enroll_req_parse(req, reqlen, &h, &err) != HM_OK ||
-	    hm_enroll_hash(req, reqlen, hash, &err) != HM_OK)
-		return die(&err);
-	rc = hm_enroll_rep_open(psk, id, h.nonce_c, hash, rep, replen, &r,
-	    &err);
-	if (rc == HM_E_SIGNATURE) {
-		printf("does not open: %s\n", err.msg);
-		return 2;
+	    hm_enroll_hash(req, reqlen, hash, &err) != HM_OK) {
+		fprintf(stderr, "enroll-tool: %s\n", err.msg);
+		goto out;
 	}
-	if (rc != HM_OK) {
+	switch (hm_enroll_rep_open(psk, id, h.nonce_c, hash, rep, replen, &r,
+	    &err)) {
+	case HM_OK:
+		opened = 1;
+		break;
+	case HM_E_SIGNATURE:
+		printf("does not open: %s\n", err.msg);
+		rc = 2;
+		goto out;
+	default:
 		printf("malformed: %s\n", err.msg);
-		return 3;
+		rc = 3;
+		goto out;
 	}
 	if (r.status != HM_ENROLL_ISSUED) {
 		printf("refused %u %s\n", r.code, r.msg);
-		hm_enroll_reply_clear(&r);
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	p = r.cert.v;
 	if ((x = d2i_X509(NULL, &p, (long)r.cert.len)) == NULL ||
 	    hm_x509_serial_hex(x, serial) == -1) {
 		printf("malformed: the certificate\n");
-		return 3;
+		rc = 3;
+		goto out;
 	}
 	printf("issued %s\n", serial);
+	rc = 0;
+ out:
+	if (opened)
+		hm_enroll_reply_clear(&r);
 	X509_free(x);
-	hm_enroll_reply_clear(&r);
 	free(req);
 	free(rep);
-	return 0;
+	return rc;
 }
 
 int
