@@ -373,6 +373,32 @@ struct hm_enroll_item {
 	size_t			 len;
 };
 
+/* HKDF-SHA256 (RFC 5869, extract then expand) of key into out. */
+int	 hm_hkdf_sha256(const unsigned char *key, size_t keylen,
+	    const unsigned char *salt, size_t saltlen,
+	    const unsigned char *info, size_t infolen, unsigned char *out,
+	    size_t outlen, hm_err *err);
+
+/* The items codec of section 1.5, which pairing (section 2) uses too. */
+struct hm_item_spec {
+	unsigned	 tag;
+	size_t		 min, max;	/* occurrences */
+	size_t		 minlen, maxlen;	/* bytes of a value */
+};
+/*
+ * Read pt as the items spec lists, in its order (section 1.5): each item
+ * found goes to out (at most maxout), borrowing pt.  HM_E_INVALID for an
+ * unknown tag, a missing, repeated or out-of-order item, an empty value,
+ * a value of a length spec does not allow, or one running past the end.
+ */
+int	 hm_items_parse(const unsigned char *pt, size_t len,
+	    const struct hm_item_spec *spec, size_t nspec,
+	    struct hm_enroll_item *out, size_t maxout, size_t *nout,
+	    hm_err *err);
+/* Write tag, len (at most 0xffff) and v at p; the byte after them. */
+unsigned char	*hm_item_put(unsigned char *p, unsigned tag,
+		    const unsigned char *v, size_t len);
+
 /* A request's header, read without any secret. */
 struct hm_enroll_req {
 	unsigned char		 id[HM_PSK_ID_LEN];
