@@ -271,6 +271,38 @@ hm_enroll_reason_name(unsigned code)
 
 /* ---- Keys and the AEAD ------------------------------------------------- */
 
+int
+hm_hkdf_sha256(const unsigned char *key, size_t keylen,
+    const unsigned char *salt, size_t saltlen, const unsigned char *info,
+    size_t infolen, unsigned char *out, size_t outlen, hm_err *err)
+{
+	EVP_KDF		*kdf = NULL;
+	EVP_KDF_CTX	*ctx = NULL;
+	OSSL_PARAM	 p[5];
+	int		 rc = HM_E_INTERNAL;
+
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)key, keylen);
+	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    (void *)salt, saltlen);
+	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    (void *)info, infolen);
+	p[4] = OSSL_PARAM_construct_end();
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL ||
+	    EVP_KDF_derive(ctx, out, outlen, p) != 1) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "HKDF");
+		goto out;
+	}
+	rc = HM_OK;
+ out:
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
 /*
  * HKDF-SHA256(psk, salt, info = label || id, 44): a key, then a nonce
  * (section 1.2).
@@ -280,37 +312,15 @@ derive(const unsigned char psk[HM_PSK_LEN], const unsigned char *salt,
     size_t saltlen, const char *label, const unsigned char id[HM_PSK_ID_LEN],
     unsigned char okm[OKMLEN], hm_err *err)
 {
-	EVP_KDF		*kdf = NULL;
-	EVP_KDF_CTX	*ctx = NULL;
-	OSSL_PARAM	 p[5];
 	unsigned char	 info[64];
 	size_t		 llen = strlen(label);
-	int		 rc = HM_E_INTERNAL;
 
 	if (llen + HM_PSK_ID_LEN > sizeof(info))
 		return hm_seterr(err, HM_E_INTERNAL, "HKDF info too long");
 	memcpy(info, label, llen);
 	memcpy(info + llen, id, HM_PSK_ID_LEN);
-	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	p[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-	    (void *)psk, HM_PSK_LEN);
-	p[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-	    (void *)salt, saltlen);
-	p[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-	    llen + HM_PSK_ID_LEN);
-	p[4] = OSSL_PARAM_construct_end();
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (ctx = EVP_KDF_CTX_new(kdf)) == NULL ||
-	    EVP_KDF_derive(ctx, okm, OKMLEN, p) != 1) {
-		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "HKDF");
-		goto out;
-	}
-	rc = HM_OK;
- out:
-	EVP_KDF_CTX_free(ctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	return hm_hkdf_sha256(psk, HM_PSK_LEN, salt, saltlen, info,
+	    llen + HM_PSK_ID_LEN, okm, OKMLEN, err);
 }
 
 /*
@@ -379,20 +389,10 @@ aead(int seal, const unsigned char okm[OKMLEN], const unsigned char *aad,
 
 /* ---- Items ------------------------------------------------------------- */
 
-struct item_spec {
-	unsigned	 tag;
-	size_t		 min, max;	/* occurrences */
-	size_t		 minlen, maxlen;	/* bytes of a value */
-};
-
-/*
- * Read pt as the items spec lists, in its order (section 1.5): each
- * item found goes to out (at most maxout).
- */
-static int
-items_parse(const unsigned char *pt, size_t len, const struct item_spec *spec,
-    size_t nspec, struct hm_enroll_item *out, size_t maxout, size_t *nout,
-    hm_err *err)
+int
+hm_items_parse(const unsigned char *pt, size_t len,
+    const struct hm_item_spec *spec, size_t nspec, struct hm_enroll_item *out,
+    size_t maxout, size_t *nout, hm_err *err)
 {
 	size_t		 off = 0, s = 0, j, count = 0, n = 0, vlen;
 	unsigned	 tag;
@@ -400,14 +400,13 @@ items_parse(const unsigned char *pt, size_t len, const struct item_spec *spec,
 	while (off < len) {
 		if (len - off < 3)
 			return hm_seterr(err, HM_E_INVALID, "item header runs "
-			    "past the end of the plaintext");
+			    "past the end");
 		tag = pt[off];
 		vlen = get16(pt + off + 1);
 		off += 3;
 		if (vlen > len - off)
 			return hm_seterr(err, HM_E_INVALID, "item 0x%02x of "
-			    "%zu bytes runs past the end of the plaintext",
-			    tag, vlen);
+			    "%zu bytes runs past the end", tag, vlen);
 		if (vlen == 0)
 			return hm_seterr(err, HM_E_INVALID, "item 0x%02x is "
 			    "empty", tag);
@@ -445,8 +444,8 @@ items_parse(const unsigned char *pt, size_t len, const struct item_spec *spec,
 	return HM_OK;
 }
 
-static unsigned char *
-item_put(unsigned char *p, unsigned tag, const unsigned char *v, size_t len)
+unsigned char *
+hm_item_put(unsigned char *p, unsigned tag, const unsigned char *v, size_t len)
 {
 	p[0] = (unsigned char)tag;
 	put16(p + 1, len);
@@ -503,14 +502,14 @@ int
 hm_enroll_req_items(const unsigned char *pt, size_t len,
     struct hm_enroll_item *csr, hm_err *err)
 {
-	static const struct item_spec spec[] = {
+	static const struct hm_item_spec spec[] = {
 		{ TAG_CSR, 1, 1, 1, HM_ENROLL_CSR_MAX },
 	};
 	struct hm_enroll_item	 it;
 	size_t			 n;
 	int			 rc;
 
-	if ((rc = items_parse(pt, len, spec, 1, &it, 1, &n, err)) != HM_OK)
+	if ((rc = hm_items_parse(pt, len, spec, 1, &it, 1, &n, err)) != HM_OK)
 		return rc;
 	*csr = it;
 	return HM_OK;
@@ -520,12 +519,12 @@ int
 hm_enroll_rep_items(int status, const unsigned char *pt, size_t len,
     struct hm_enroll_reply *out, hm_err *err)
 {
-	static const struct item_spec issued[] = {
+	static const struct hm_item_spec issued[] = {
 		{ TAG_CERT, 1, 1, 1, HM_ENROLL_MAX },
 		{ TAG_CHAIN, 0, HM_ENROLL_CHAIN_MAX, 1, HM_ENROLL_MAX },
 		{ TAG_ROOT, 1, 1, 1, HM_ENROLL_MAX },
 	};
-	static const struct item_spec refused[] = {
+	static const struct hm_item_spec refused[] = {
 		{ TAG_CODE, 1, 1, 2, 2 },
 		{ TAG_MSG, 1, 1, 1, HM_ENROLL_MSG_MAX },
 	};
@@ -535,10 +534,10 @@ hm_enroll_rep_items(int status, const unsigned char *pt, size_t len,
 
 	switch (status) {
 	case HM_ENROLL_ISSUED:
-		if ((rc = items_parse(pt, len, issued, 3, it,
+		if ((rc = hm_items_parse(pt, len, issued, 3, it,
 		    HM_ENROLL_CHAIN_MAX + 2, &n, err)) != HM_OK)
 			return rc;
-		/* items_parse made it cert, chain..., root. */
+		/* hm_items_parse made it cert, chain..., root. */
 		out->cert = it[0];
 		out->root = it[n - 1];
 		out->nchain = n - 2;
@@ -546,8 +545,8 @@ hm_enroll_rep_items(int status, const unsigned char *pt, size_t len,
 			out->chain[i] = it[i + 1];
 		break;
 	case HM_ENROLL_REFUSED:
-		if ((rc = items_parse(pt, len, refused, 2, it, 2, &n, err)) !=
-		    HM_OK)
+		if ((rc = hm_items_parse(pt, len, refused, 2, it, 2, &n,
+		    err)) != HM_OK)
 			return rc;
 		if (!msg_ok(it[1].v, it[1].len))
 			return hm_seterr(err, HM_E_INVALID, "the refusal's "
@@ -591,10 +590,10 @@ hm_enroll_issued_pt(const struct hm_enroll_item *cert,
 		goto toobig;
 	if ((buf = malloc(n)) == NULL)
 		return hm_seterr(err, HM_E_NOMEM, "out of memory");
-	p = item_put(buf, TAG_CERT, cert->v, cert->len);
+	p = hm_item_put(buf, TAG_CERT, cert->v, cert->len);
 	for (i = 0; i < nchain; i++)
-		p = item_put(p, TAG_CHAIN, chain[i].v, chain[i].len);
-	item_put(p, TAG_ROOT, root->v, root->len);
+		p = hm_item_put(p, TAG_CHAIN, chain[i].v, chain[i].len);
+	hm_item_put(p, TAG_ROOT, root->v, root->len);
 	*pt = buf;
 	*len = n;
 	return HM_OK;
@@ -622,8 +621,8 @@ hm_enroll_refused_pt(unsigned code, const char *msg, unsigned char **pt,
 	if ((buf = malloc(3 + 2 + 3 + mlen)) == NULL)
 		return hm_seterr(err, HM_E_NOMEM, "out of memory");
 	put16(c, code);
-	p = item_put(buf, TAG_CODE, c, 2);
-	item_put(p, TAG_MSG, (const unsigned char *)msg, mlen);
+	p = hm_item_put(buf, TAG_CODE, c, 2);
+	hm_item_put(p, TAG_MSG, (const unsigned char *)msg, mlen);
 	*pt = buf;
 	*len = 3 + 2 + 3 + mlen;
 	return HM_OK;
@@ -667,7 +666,7 @@ hm_enroll_req_seal(const unsigned char psk[HM_PSK_LEN],
 		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
 		goto out;
 	}
-	item_put(pt, TAG_CSR, csr, csrlen);
+	hm_item_put(pt, TAG_CSR, csr, csrlen);
 	req_header(b, id, nonce_c, ptlen + HM_ENROLL_TAG_LEN);
 	if ((rc = derive(psk, nonce_c, HM_ENROLL_NONCE_LEN, req_label, id, okm,
 	    err)) != HM_OK)

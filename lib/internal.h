@@ -426,6 +426,32 @@ struct hm_enroll_item {
 	size_t			 len;
 };
 
+/* HKDF-SHA256 (RFC 5869, extract then expand) of key into out. */
+int	 hm_hkdf_sha256(const unsigned char *key, size_t keylen,
+	    const unsigned char *salt, size_t saltlen,
+	    const unsigned char *info, size_t infolen, unsigned char *out,
+	    size_t outlen, hm_err *err);
+
+/* The items codec of section 1.5, which pairing (section 2) uses too. */
+struct hm_item_spec {
+	unsigned	 tag;
+	size_t		 min, max;	/* occurrences */
+	size_t		 minlen, maxlen;	/* bytes of a value */
+};
+/*
+ * Read pt as the items spec lists, in its order (section 1.5): each item
+ * found goes to out (at most maxout), borrowing pt.  HM_E_INVALID for an
+ * unknown tag, a missing, repeated or out-of-order item, an empty value,
+ * a value of a length spec does not allow, or one running past the end.
+ */
+int	 hm_items_parse(const unsigned char *pt, size_t len,
+	    const struct hm_item_spec *spec, size_t nspec,
+	    struct hm_enroll_item *out, size_t maxout, size_t *nout,
+	    hm_err *err);
+/* Write tag, len (at most 0xffff) and v at p; the byte after them. */
+unsigned char	*hm_item_put(unsigned char *p, unsigned tag,
+		    const unsigned char *v, size_t len);
+
 /* A request's header, read without any secret. */
 struct hm_enroll_req {
 	unsigned char		 id[HM_PSK_ID_LEN];
@@ -521,5 +547,88 @@ int	 hm_enroll_rep_open(const unsigned char psk[HM_PSK_LEN],
 	    const unsigned char *body, size_t len, struct hm_enroll_reply *out,
 	    hm_err *err);
 void	 hm_enroll_reply_clear(struct hm_enroll_reply *r);
+
+/*
+ * pair.c: the codec and cryptography of docs/PROTOCOL.md, section 2.
+ * HM_PAIR_MAX and the state values (HM_PAIR_WAITING, _APPROVED, _ENDED)
+ * are in hallmark.h.
+ */
+#define HM_PAIR_ID_LEN		16
+#define HM_X25519_LEN		32
+#define HM_PAIR_NONCE_LEN	32
+
+struct hm_pair_commit {
+	char		 name[65];	/* 1..64 bytes and NUL, hm_cn_check */
+	hm_profile_id	 profile;	/* server, client or both */
+	unsigned char	 commitment[32];
+};
+struct hm_pair_accept {
+	unsigned char	 id[HM_PAIR_ID_LEN];
+	unsigned char	 pk_r[HM_X25519_LEN];
+	unsigned char	 nonce_r[HM_PAIR_NONCE_LEN];
+};
+struct hm_pair_reveal {
+	unsigned char	 id[HM_PAIR_ID_LEN];
+	unsigned char	 pk_i[HM_X25519_LEN];
+	unsigned char	 nonce_i[HM_PAIR_NONCE_LEN];
+};
+/*
+ * Encode (a malloc'd body) and decode each message.  Decoding is strict:
+ * the magic, version 1, then exactly the items of section 2.1 in order,
+ * each of its length, and nothing after them; a name must pass
+ * hm_cn_check, a profile be one of the three words.  HM_E_TOOBIG over
+ * HM_PAIR_MAX, HM_E_INVALID otherwise; *m written only on success.
+ * Encoding refuses what decoding would (HM_E_INVALID).
+ */
+int	 hm_pair_commit_encode(const struct hm_pair_commit *m,
+	    unsigned char **body, size_t *len, hm_err *err);
+int	 hm_pair_commit_decode(const unsigned char *body, size_t len,
+	    struct hm_pair_commit *m, hm_err *err);
+int	 hm_pair_accept_encode(const struct hm_pair_accept *m,
+	    unsigned char **body, size_t *len, hm_err *err);
+int	 hm_pair_accept_decode(const unsigned char *body, size_t len,
+	    struct hm_pair_accept *m, hm_err *err);
+int	 hm_pair_reveal_encode(const struct hm_pair_reveal *m,
+	    unsigned char **body, size_t *len, hm_err *err);
+int	 hm_pair_reveal_decode(const unsigned char *body, size_t len,
+	    struct hm_pair_reveal *m, hm_err *err);
+/*
+ * "revealed" (magic "HMPD") and "status" ("HMPS") carry only the id;
+ * any other magic is HM_E_INVALID.  "state" ("HMPT") carries one byte,
+ * HM_PAIR_WAITING, _APPROVED or _ENDED.
+ */
+int	 hm_pair_id_encode(const char magic[4],
+	    const unsigned char id[HM_PAIR_ID_LEN], unsigned char **body,
+	    size_t *len, hm_err *err);
+int	 hm_pair_id_decode(const char magic[4], const unsigned char *body,
+	    size_t len, unsigned char id[HM_PAIR_ID_LEN], hm_err *err);
+int	 hm_pair_state_encode(int state, unsigned char **body, size_t *len,
+	    hm_err *err);
+int	 hm_pair_state_decode(const unsigned char *body, size_t len,
+	    int *state, hm_err *err);
+/* SHA-256("hallmark pair v1 commit" || pk || nonce) */
+int	 hm_pair_commitment(const unsigned char pk[HM_X25519_LEN],
+	    const unsigned char nonce[HM_PAIR_NONCE_LEN], unsigned char out[32],
+	    hm_err *err);
+/* A fresh X25519 key: the private key's raw 32 bytes and the public key's. */
+int	 hm_pair_keygen(unsigned char sk[HM_X25519_LEN],
+	    unsigned char pk[HM_X25519_LEN], hm_err *err);
+/* What both sides derive (section 2.2). */
+struct hm_pair_out {
+	unsigned char	psk[HM_PSK_LEN];
+	unsigned char	psk_id[HM_PSK_ID_LEN];
+	char		sas[7];		/* 6 digits and NUL */
+};
+/*
+ * z = X25519(sk, peer_pk) (HM_E_INVALID for an all-zero z: a peer key of
+ * small order), th over the three bodies as sent, then okm as in 2.2.
+ * Wipes z and okm.  The bodies are not parsed: the caller has.
+ */
+int	 hm_pair_derive(const unsigned char sk[HM_X25519_LEN],
+	    const unsigned char peer_pk[HM_X25519_LEN],
+	    const unsigned char *commit, size_t commitlen,
+	    const unsigned char *accept, size_t acceptlen,
+	    const unsigned char *reveal, size_t reveallen,
+	    struct hm_pair_out *out, hm_err *err);
 
 #endif /* HM_INTERNAL_H */

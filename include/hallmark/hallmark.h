@@ -674,6 +674,69 @@ int		 hm_enroll_answer(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **reply, size_t *replylen,
 		    int *http, hm_err *err);
 
+/* ---- Pairing (docs/PROTOCOL.md, section 2) ----------------------------- */
+
+#define HM_PAIR_MAX		4096	/* bytes of any pairing message */
+#define HM_PAIR_WAITING		0	/* what a state reply says */
+#define HM_PAIR_APPROVED	1
+#define HM_PAIR_ENDED		2	/* rejected or expired */
+
+/*
+ * The new machine's side of one pairing: it agrees a PSK with the CA by
+ * X25519, committing to its key before it sees the CA's, and shows a
+ * 6-digit code that the operator types on the CA's side; once approved,
+ * it enrolls with that PSK as with a token (section 1).  The messages
+ * are bodies to POST, none of them secret.
+ */
+typedef struct hm_pair hm_pair;
+
+/*
+ * Start a pairing for a certificate named name (1 to 64 bytes that pass
+ * hm_cn_check) of profile (server, client or both): a fresh X25519 key
+ * and nonce, and the commit body.  HM_E_INVALID for a bad name or
+ * profile.
+ */
+int		 hm_pair_new(const char *name, hm_profile_id profile,
+		    hm_pair **out, hm_err *err);
+/* The commit body, to POST to /pair; borrowed from p. */
+const unsigned char *hm_pair_commit_msg(const hm_pair *p, size_t *len);
+/*
+ * Take the reply to the commit (accept): checks it, builds the reveal and
+ * status bodies, derives the PSK, its id and the code, and wipes p's
+ * private key.  HM_E_TOOBIG over HM_PAIR_MAX; HM_E_INVALID when it is
+ * malformed, when its key is of small order, or when p took an accept
+ * already.  On failure p is as it was.
+ */
+int		 hm_pair_accepted(hm_pair *p, const unsigned char *accept,
+		    size_t len, hm_err *err);
+/*
+ * After hm_pair_accepted (before: NULL, *len 0), borrowed from p: the
+ * reveal body, to POST to /pair/reveal, and the status body, to POST to
+ * /pair/status until the state is no longer waiting.
+ */
+const unsigned char *hm_pair_reveal_msg(const hm_pair *p, size_t *len);
+const unsigned char *hm_pair_status_msg(const hm_pair *p, size_t *len);
+/*
+ * The code to show for the operator to type on the CA's side: 6 digits
+ * after hm_pair_accepted, "" before; borrowed from p.
+ */
+const char	*hm_pair_code(const hm_pair *p);
+/*
+ * Read a reply to status: *state is HM_PAIR_WAITING, HM_PAIR_APPROVED or
+ * HM_PAIR_ENDED.  HM_E_TOOBIG over HM_PAIR_MAX, HM_E_INVALID if malformed.
+ */
+int		 hm_pair_state(const unsigned char *body, size_t len,
+		    int *state, hm_err *err);
+/*
+ * Once approved: the enrollment this pairing allows, exactly as
+ * hm_enroll_new with a token of the agreed PSK and its id (the caller
+ * frees it with hm_enroll_free).  HM_E_INVALID before hm_pair_accepted.
+ */
+int		 hm_pair_enroll_new(const hm_pair *p, const hm_csr *csr,
+		    hm_enroll **out, hm_err *err);
+/* Wipes p's keys and frees it; NULL is allowed. */
+void		 hm_pair_free(hm_pair *p);
+
 /* ---- Pairings: the CA's side (docs/PROTOCOL.md, section 2) ----------- */
 
 #define HM_PAIR_TTL		(5 * 60)
