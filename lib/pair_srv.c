@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdint.h>
+
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "internal.h"
 
@@ -200,4 +203,243 @@ hm_pair_reject(hm_ca *ca, const char *id, hm_err *err)
 	    err)) != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
 		st->ops->rollback(st);
 	return rc;
+}
+
+/* ---- The messages: what hallmark serve answers ------------------------ */
+
+static int
+reply_body(unsigned char *body, size_t len, unsigned char **reply,
+    size_t *replylen, int *http)
+{
+	*reply = body;
+	*replylen = len;
+	*http = 200;
+	return HM_OK;
+}
+
+/* A new pairing: its accept message, or 400 / 403 (replay) / 429. */
+static int
+answer_commit(hm_responder *r, const unsigned char *body, size_t len,
+    const char *source, unsigned char **reply, size_t *replylen, int *http,
+    hm_err *err)
+{
+	struct hm_pair_commit	 m;
+	struct hm_pair_accept	 a;
+	struct hm_pair_rec	 pr;
+	hm_store		*st = hm_responder_ca(r)->store;
+	unsigned char		*acc = NULL, pk[HM_X25519_LEN];
+	size_t			 acclen;
+	int64_t			 all, from;
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	memset(&pr, 0, sizeof(pr));
+	if (hm_pair_commit_decode(body, len, &m, err) != HM_OK) {
+		*http = len > HM_PAIR_MAX ? 413 : 400;
+		return HM_OK;
+	}
+	if ((rc = hm_pair_keygen(pr.sk, pk, err)) != HM_OK)
+		goto out;
+	memcpy(a.pk_r, pk, sizeof(pk));
+	if (RAND_bytes(a.id, sizeof(a.id)) != 1 ||
+	    RAND_bytes(a.nonce_r, sizeof(a.nonce_r)) != 1) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "random");
+		goto out;
+	}
+	if ((rc = hm_pair_accept_encode(&a, &acc, &acclen, err)) != HM_OK)
+		goto out;
+	hm_hex(a.id, sizeof(a.id), pr.info.id, sizeof(pr.info.id));
+	snprintf(pr.info.name, sizeof(pr.info.name), "%s", m.name);
+	snprintf(pr.info.profile, sizeof(pr.info.profile), "%s",
+	    hm_profile_name(m.profile));
+	snprintf(pr.info.source, sizeof(pr.info.source), "%s", source);
+	pr.info.created_at = now;
+	pr.info.expires_at = now + HM_PAIR_TTL;
+	pr.commit = (unsigned char *)(uintptr_t)body;
+	pr.commitlen = len;
+	pr.accept = acc;
+	pr.acceptlen = acclen;
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		goto out;
+	if ((rc = st->ops->pair_purge(st, now - HM_PAIR_TTL, err)) != HM_OK ||
+	    (rc = st->ops->pair_open(st, now, source, &all, &from, err)) !=
+	    HM_OK)
+		goto rollback;
+	if (all >= HM_PAIRS_OPEN_MAX || from >= HM_PAIRS_SOURCE_MAX) {
+		st->ops->rollback(st);
+		*http = 429;
+		hm_seterr(err, HM_E_POLICY, "pairing: %s open", all >=
+		    HM_PAIRS_OPEN_MAX ? "too many pairings" : "too many from "
+		    "this address");
+		rc = HM_OK;
+		goto out;
+	}
+	if ((rc = st->ops->pair_insert(st, &pr, err)) == HM_E_EXISTS) {
+		st->ops->rollback(st);
+		*http = 403;
+		hm_seterr(err, HM_E_REFUSED, "pairing: a commit message "
+		    "replayed");
+		rc = HM_OK;
+		goto out;
+	}
+	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
+		goto rollback;
+	hm_seterr(err, HM_OK, "pairing %s: %s (%s) committed", pr.info.id,
+	    pr.info.name, pr.info.profile);
+	rc = reply_body(acc, acclen, reply, replylen, http);
+	acc = NULL;
+	goto out;
+ rollback:
+	st->ops->rollback(st);
+ out:
+	pr.commit = NULL;
+	pr.accept = NULL;
+	free(acc);
+	OPENSSL_cleanse(pr.sk, sizeof(pr.sk));
+	return rc;
+}
+
+/* The reveal: checked against the commitment, the code derived. */
+static int
+answer_reveal(hm_responder *r, const unsigned char *body, size_t len,
+    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+{
+	struct hm_pair_reveal	 m;
+	struct hm_pair_commit	 c;
+	struct hm_pair_out	 o;
+	struct hm_pair_rec	 pr;
+	hm_store		*st = hm_responder_ca(r)->store;
+	unsigned char		 want[32];
+	char			 id[33];
+	int			 rc;
+
+	memset(&pr, 0, sizeof(pr));
+	memset(&o, 0, sizeof(o));
+	if (hm_pair_reveal_decode(body, len, &m, err) != HM_OK) {
+		*http = len > HM_PAIR_MAX ? 413 : 400;
+		return HM_OK;
+	}
+	hm_hex(m.id, sizeof(m.id), id, sizeof(id));
+	if ((rc = st->ops->pair_get(st, id, &pr, err)) == HM_E_NOTFOUND) {
+		*http = 404;
+		return HM_OK;
+	}
+	if (rc != HM_OK)
+		return rc;
+	if (pr.state != HM_PAIR_COMMITTED || !pr.has_sk ||
+	    pr.info.expires_at <= time(NULL)) {
+		*http = 403;
+		hm_seterr(err, HM_E_REFUSED, "pairing %s: revealed already, "
+		    "or %s", id, pr.info.state);
+		rc = HM_OK;
+		goto out;
+	}
+	if ((rc = hm_pair_commit_decode(pr.commit, pr.commitlen, &c, err)) !=
+	    HM_OK || (rc = hm_pair_commitment(m.pk_i, m.nonce_i, want, err)) !=
+	    HM_OK)
+		goto out;
+	if (CRYPTO_memcmp(want, c.commitment, sizeof(want)) != 0 ||
+	    hm_pair_derive(pr.sk, m.pk_i, pr.commit, pr.commitlen, pr.accept,
+	    pr.acceptlen, body, len, &o, NULL) != HM_OK) {
+		/* Not what was committed to: this pairing is over. */
+		if ((rc = st->ops->begin(st, err)) == HM_OK &&
+		    ((rc = st->ops->pair_move(st, id, HM_PAIR_COMMITTED,
+		    HM_PAIR_DROPPED, NULL, err)) != HM_OK ||
+		    (rc = st->ops->commit(st, err)) != HM_OK))
+			st->ops->rollback(st);
+		*http = 403;
+		hm_seterr(err, HM_E_REFUSED, "pairing %s: the reveal does not "
+		    "match the commitment; dropped", id);
+		rc = HM_OK;
+		goto out;
+	}
+	pr.reveal = (unsigned char *)(uintptr_t)body;
+	pr.reveallen = len;
+	memcpy(pr.psk, o.psk, sizeof(pr.psk));
+	memcpy(pr.psk_id, o.psk_id, sizeof(pr.psk_id));
+	snprintf(pr.sas, sizeof(pr.sas), "%s", o.sas);
+	if ((rc = st->ops->begin(st, err)) != HM_OK)
+		goto out;
+	if ((rc = st->ops->pair_reveal(st, &pr, err)) == HM_E_EXISTS) {
+		st->ops->rollback(st);
+		*http = 403;
+		hm_seterr(err, HM_E_REFUSED, "pairing %s: revealed already",
+		    id);
+		rc = HM_OK;
+		goto out;
+	}
+	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	if ((rc = hm_pair_id_encode("HMPD", m.id, reply, replylen, err)) !=
+	    HM_OK)
+		goto out;
+	*http = 200;
+	hm_seterr(err, HM_OK, "pairing %s: revealed; waiting for approval",
+	    id);
+ out:
+	pr.reveal = NULL;
+	OPENSSL_cleanse(&o, sizeof(o));
+	hm_pair_rec_clear(&pr);
+	return rc;
+}
+
+/* Where a pairing stands, for the new machine that polls. */
+static int
+answer_status(hm_responder *r, const unsigned char *body, size_t len,
+    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+{
+	struct hm_pair_rec	 pr;
+	hm_store		*st = hm_responder_ca(r)->store;
+	unsigned char		 pid[HM_PAIR_ID_LEN];
+	char			 id[33];
+	int			 rc, state;
+
+	if (hm_pair_id_decode("HMPS", body, len, pid, err) != HM_OK) {
+		*http = len > HM_PAIR_MAX ? 413 : 400;
+		return HM_OK;
+	}
+	hm_hex(pid, sizeof(pid), id, sizeof(id));
+	if ((rc = st->ops->pair_get(st, id, &pr, err)) == HM_E_NOTFOUND) {
+		*http = 404;
+		return HM_OK;
+	}
+	if (rc != HM_OK)
+		return rc;
+	if (pr.state == HM_PAIR_DONE)
+		state = HM_PAIR_APPROVED;
+	else if (pr.state == HM_PAIR_DROPPED || pr.info.expires_at <=
+	    time(NULL))
+		state = HM_PAIR_ENDED;
+	else
+		state = HM_PAIR_WAITING;
+	hm_pair_rec_clear(&pr);
+	if ((rc = hm_pair_state_encode(state, reply, replylen, err)) != HM_OK)
+		return rc;
+	*http = 200;
+	hm_seterr(err, HM_OK, "pairing %s: %s", id, state ==
+	    HM_PAIR_APPROVED ? "approved" : state == HM_PAIR_ENDED ? "ended" :
+	    "waiting");
+	return HM_OK;
+}
+
+int
+hm_pair_answer(hm_responder *r, int what, const unsigned char *body,
+    size_t len, const char *source, unsigned char **reply, size_t *replylen,
+    int *http, hm_err *err)
+{
+	*reply = NULL;
+	*replylen = 0;
+	*http = 500;
+	switch (what) {
+	case HM_PAIR_MSG_COMMIT:
+		return answer_commit(r, body, len, source, reply, replylen,
+		    http, err);
+	case HM_PAIR_MSG_REVEAL:
+		return answer_reveal(r, body, len, reply, replylen, http, err);
+	case HM_PAIR_MSG_STATUS:
+		return answer_status(r, body, len, reply, replylen, http, err);
+	}
+	return hm_seterr(err, HM_E_INVALID, "no such pairing message");
 }

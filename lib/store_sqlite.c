@@ -167,7 +167,9 @@ static const char *const migrations[] = {
 	"  psk_id BLOB,"
 	"  sas TEXT,"
 	"  token TEXT) WITHOUT ROWID;"
-	"CREATE INDEX pairings_open ON pairings (expires_at) WHERE state < 2;"),
+	"CREATE INDEX pairings_open ON pairings (expires_at) WHERE state < 2;"
+	/* A commit message replayed is refused: it can't be inserted. */
+	"CREATE UNIQUE INDEX pairings_commit ON pairings (commit_msg);"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

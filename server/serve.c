@@ -440,29 +440,107 @@ fail_slot(struct server *sv, const char *peer, int create)
 	return old;
 }
 
+/* The peer's address, or "-". */
+static const char *
+peer_of(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	char				*peer = NULL;
+	ev_uint16_t			 port;
+
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	return peer != NULL ? peer : "-";
+}
+
+/* Too many failures from who lately: the 429 is set in rp. */
+static int
+limited(struct server *sv, const char *who, struct reply *rp)
+{
+	struct fail_slot	*f;
+
+	if ((f = fail_slot(sv, who, 0)) != NULL && f->n >= FAIL_MAX) {
+		text(rp, 429, "Too Many Requests", "too many failures; wait a "
+		    "minute\n");
+		return 1;
+	}
+	return 0;
+}
+
+static void
+failed(struct server *sv, const char *who)
+{
+	struct fail_slot	*f;
+
+	if ((f = fail_slot(sv, who, 1)) != NULL)
+		f->n++;
+}
+
+/* POST /pair, /pair/reveal, /pair/status (docs/PROTOCOL.md section 2). */
+static void
+pair_post(struct server *sv, struct evhttp_request *req, int what,
+    unsigned char **resp, struct reply *rp)
+{
+	static char	 note[HM_ERR_MSG_MAX];
+	const char	*who = peer_of(req);
+	unsigned char	*body;
+	size_t		 len, rlen;
+	hm_err		 err;
+	int		 http;
+
+	if (limited(sv, who, rp) || post_body(req,
+	    "application/x-hallmark-pair", rp, &body, &len) != 0)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (hm_pair_answer(sv->r, what, body, len, who, resp, &rlen, &http,
+	    &err) != HM_OK) {
+		(void)failx("pair: %s", err.msg);
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+		return;
+	}
+	snprintf(note, sizeof(note), "%s", err.msg);
+	rp->note = note;
+	switch (http) {
+	case 200:
+		rp->status = 200;
+		rp->reason = "OK";
+		rp->ctype = "application/x-hallmark-pair";
+		rp->body = *resp;
+		rp->len = rlen;
+		return;
+	case 429:
+		text(rp, 429, "Too Many Requests", "too many pairings open; "
+		    "try later\n");
+		return;
+	case 404:
+		text(rp, 404, "Not Found", "no such pairing\n");
+		break;
+	case 413:
+		text(rp, 413, "Payload Too Large", "request too large\n");
+		break;
+	case 403:
+		text(rp, 403, "Forbidden", "refused\n");
+		break;
+	default:
+		text(rp, 400, "Bad Request", "not a pairing message\n");
+		break;
+	}
+	failed(sv, who);
+}
+
 static void
 enroll_post(struct server *sv, struct evhttp_request *req,
     unsigned char **resp, struct reply *rp)
 {
 	static char		 note[HM_ERR_MSG_MAX];
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct fail_slot	*f;
 	unsigned char		*body;
 	size_t			 len, rlen;
-	const char		*who;
-	char			*peer = NULL;
-	ev_uint16_t		 port;
+	const char		*who = peer_of(req);
 	hm_err			 err;
 	int			 http;
 
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-	who = peer != NULL ? peer : "-";
-	if ((f = fail_slot(sv, who, 0)) != NULL && f->n >= FAIL_MAX) {
-		text(rp, 429, "Too Many Requests", "too many failures; wait a "
-		    "minute\n");
+	if (limited(sv, who, rp))
 		return;
-	}
 	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
 	    &len) != 0)
 		return;
@@ -494,8 +572,7 @@ enroll_post(struct server *sv, struct evhttp_request *req,
 		text(rp, 403, "Forbidden", "refused\n");
 		break;
 	}
-	if ((f = fail_slot(sv, who, 1)) != NULL)
-		f->n++;
+	failed(sv, who);
 }
 
 /* GET /ocsp/ + the URL-encoded base64 of the DER request. */
@@ -570,6 +647,15 @@ handle(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/ocsp") == 0) {
 		if (post)
 			ocsp_post(sv, req, &resp, &rp);
+		else
+			not_allowed(&rp, "POST");
+	} else if (strcmp(path, "/pair") == 0 ||
+	    strcmp(path, "/pair/reveal") == 0 ||
+	    strcmp(path, "/pair/status") == 0) {
+		if (post)
+			pair_post(sv, req, path[5] == '\0' ? HM_PAIR_MSG_COMMIT :
+			    path[6] == 'r' ? HM_PAIR_MSG_REVEAL :
+			    HM_PAIR_MSG_STATUS, &resp, &rp);
 		else
 			not_allowed(&rp, "POST");
 	} else if (strcmp(path, "/enroll") == 0) {

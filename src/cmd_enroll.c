@@ -22,9 +22,9 @@
 #define TOTAL_SECS	30
 
 static const struct cmd cmd = { "enroll", NULL,
-    "enroll --server URL --token TOKEN|- [--key-type T] [--out-dir DIR]\n"
-    "    [--name CN] [--san TYPE:VALUE]... [--cacert FILE] [--force]\n"
-    "    [--passphrase-env VAR]",
+    "enroll --server URL (--token TOKEN|- | --pair --name CN [--profile P])\n"
+    "    [--key-type T] [--out-dir DIR] [--name CN] [--san TYPE:VALUE]...\n"
+    "    [--cacert FILE] [--force] [--passphrase-env VAR]",
     "Get a certificate for this machine from a hallmark serve that gave\n"
     "out TOKEN (hallmark token new).  The key is generated here; the\n"
     "request and the reply travel sealed under the token's one-time key,\n"
@@ -33,6 +33,10 @@ static const struct cmd cmd = { "enroll", NULL,
     "and DIR/ca.pem (the root), once the chain verifies.\n\n"
     "  --server URL           the CA's hallmark serve (http:// or https://)\n"
     "  --token TOKEN          the token; - reads it from standard input\n"
+    "  --pair                 no token: pair with the CA instead; prints a\n"
+    "                         code for its operator to compare and waits\n"
+    "                         (5 minutes at most) for approval\n"
+    "  --profile P            with --pair: server, client (default), both\n"
     "  --key-type T           ed25519, p256 (default), p384, rsa2048, ...\n"
     "  --out-dir DIR          where to write (default: .)\n"
     "  --name CN              ask for this CN (default: the token's)\n"
@@ -65,19 +69,27 @@ body_write(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* POST the request; retries after network failures send the same bytes. */
+/*
+ * POST the request to base + path; retries after network failures send
+ * the same bytes.
+ */
 static int
-post(const char *url, const char *cacert, const unsigned char *req,
-    size_t len, struct body *b, long *status)
+post(const char *base, const char *path, const char *cacert,
+    const char *ctype, const unsigned char *req, size_t len, struct body *b,
+    long *status)
 {
 	struct curl_slist	*h = NULL;
 	CURL			*c;
 	CURLcode		 cc = CURLE_OK;
+	char			 hdr[96], url[1100];
+	size_t			 n = strlen(base);
 	int			 try, rc = -1;
 
+	/* base has no trailing slash: cmd_enroll took it off. */
+	snprintf(url, sizeof(url), "%.*s%s", (int)n, base, path);
+	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
 	if ((c = curl_easy_init()) == NULL ||
-	    (h = curl_slist_append(NULL, "Content-Type: "
-	    "application/x-hallmark-enroll")) == NULL) {
+	    (h = curl_slist_append(NULL, hdr)) == NULL) {
 		rc = failx("out of memory");
 		goto out;
 	}
@@ -126,6 +138,111 @@ post(const char *url, const char *cacert, const unsigned char *req,
 	return rc;
 }
 
+/* A refusal by HTTP status, said. */
+static int
+http_refused(const char *server, long status, const struct body *b)
+{
+	size_t	n;
+
+	switch (status) {
+	case 403:
+		return failx("%s refused the request: a wrong or unknown token, "
+		    "or the request was altered on the way", server);
+	case 429:
+		return failx("%s: too many failed requests from here, or too "
+		    "many pairings open; wait a minute", server);
+	case 404:
+		return failx("%s: no such pairing (it expired?)", server);
+	default:
+		/* The first line of the body, at most 80 bytes. */
+		n = strcspn((const char *)b->buf, "\r\n");
+		return failx("%s answered HTTP %ld: %.*s", server, status,
+		    (int)(n > 80 ? 80 : n), (const char *)b->buf);
+	}
+}
+
+#define PAIR_CTYPE	"application/x-hallmark-pair"
+#define POLL_SECS	2
+
+/*
+ * Pair with the CA: commit, reveal, show the code, wait for approval.
+ * On success *e is the enrollment the agreed key allows.
+ */
+static int
+pair(const char *server, const char *cacert, const char *name,
+    hm_profile_id profile, const hm_csr *csr, struct body *b, hm_enroll **e)
+{
+	const unsigned char	*msg;
+	hm_pair			*p = NULL;
+	hm_err			 err;
+	size_t			 len;
+	long			 status = 0;
+	int			 polls, state = HM_PAIR_WAITING, rc = -1;
+	const char		*code;
+
+	if (hm_pair_new(name, profile, &p, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	msg = hm_pair_commit_msg(p, &len);
+	if (post(server, "/pair", cacert, PAIR_CTYPE, msg, len, b,
+	    &status) != 0)
+		goto out;
+	if (status != 200) {
+		http_refused(server, status, b);
+		goto out;
+	}
+	if (hm_pair_accepted(p, b->buf, b->len, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	msg = hm_pair_reveal_msg(p, &len);
+	if (post(server, "/pair/reveal", cacert, PAIR_CTYPE, msg, len, b,
+	    &status) != 0)
+		goto out;
+	if (status != 200) {
+		http_refused(server, status, b);
+		goto out;
+	}
+	code = hm_pair_code(p);
+	printf("pairing code: %.3s %.3s\n", code, code + 3);
+	printf("On the CA: hallmark pair list, check the name and address, "
+	    "then\n  hallmark pair approve ID --code %s\nwith the code "
+	    "read here, not copied from anywhere else.  Waiting...\n",
+	    code);
+	fflush(stdout);
+	msg = hm_pair_status_msg(p, &len);
+	for (polls = 0; polls < (HM_PAIR_TTL + 30) / POLL_SECS; polls++) {
+		if (post(server, "/pair/status", cacert, PAIR_CTYPE, msg, len,
+		    b, &status) != 0)
+			goto out;
+		if (status != 200) {
+			http_refused(server, status, b);
+			goto out;
+		}
+		if (hm_pair_state(b->buf, b->len, &state, &err) != HM_OK) {
+			fail(&err);
+			goto out;
+		}
+		if (state != HM_PAIR_WAITING)
+			break;
+		sleep(POLL_SECS);
+	}
+	if (state != HM_PAIR_APPROVED) {
+		failx("the pairing was not approved: rejected, expired, or the "
+		    "code typed on the CA did not match this one");
+		goto out;
+	}
+	if (hm_pair_enroll_new(p, csr, e, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	rc = 0;
+ out:
+	hm_pair_free(p);
+	return rc;
+}
+
 /* The token: the argument, or a line of standard input for "-". */
 static int
 read_token(const char *arg, char *tok, size_t len)
@@ -158,6 +275,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "san", required_argument, NULL, 'S' },
 		{ "cacert", required_argument, NULL, 'c' },
+		{ "pair", no_argument, NULL, 'P' },
+		{ "profile", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		PASS_OPTIONS,
@@ -168,6 +287,7 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	struct passsrc	 ps = { 0 };
 	struct body	*b = NULL;
 	hm_keytype	 kt = HM_KEY_P256;
+	hm_profile_id	 profile = HM_PROFILE_CLIENT;
 	hm_names	*sans = NULL;
 	hm_key		*key = NULL;
 	hm_csr		*csr = NULL;
@@ -176,11 +296,11 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	const unsigned char *req;
 	const char	*server = NULL, *tokarg = NULL, *dir = ".";
 	const char	*cn = NULL, *cacert = NULL;
-	char		 tok[128], url[1024], path[4][4096], *pass = NULL;
+	char		 tok[128], base[1024], path[4][4096], *pass = NULL;
 	char		*chain = NULL;
 	size_t		 reqlen, i, n;
 	long		 status = 0;
-	int		 ch, flags = 0, rc = EXIT_FAILURE;
+	int		 ch, flags = 0, pairing = 0, rc = EXIT_FAILURE;
 
 	(void)g;
 	memset(tok, 0, sizeof(tok));
@@ -205,13 +325,25 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 			}
 			break;
 		case 'c': cacert = optarg; break;
+		case 'P': pairing = 1; break;
+		case 'p':
+			if (hm_profile_parse(optarg, &profile, &err) != HM_OK) {
+				fail(&err);
+				goto out;
+			}
+			break;
 		case 'f': flags |= HM_F_FORCE; break;
 		case 'h': rc = usage(&cmd, 0); goto out;
 		default: rc = usage(&cmd, EXIT_USAGE); goto out;
 		}
 	}
-	if (optind != argc || server == NULL || tokarg == NULL) {
+	if (optind != argc || server == NULL ||
+	    (tokarg == NULL) == (pairing == 0)) {
 		rc = usage(&cmd, EXIT_USAGE);
+		goto out;
+	}
+	if (pairing && cn == NULL) {
+		failx("--pair: give the --name to ask for");
 		goto out;
 	}
 	if (strncmp(server, "http://", 7) != 0 &&
@@ -220,8 +352,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	n = strlen(server);
-	if (snprintf(url, sizeof(url), "%.*s/enroll", (int)(n > 0 &&
-	    server[n - 1] == '/' ? n - 1 : n), server) >= (int)sizeof(url)) {
+	if (snprintf(base, sizeof(base), "%.*s", (int)(n > 0 &&
+	    server[n - 1] == '/' ? n - 1 : n), server) >= (int)sizeof(base)) {
 		failx("--server: too long a URL");
 		goto out;
 	}
@@ -234,39 +366,28 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 		if (out_free(path[i], flags) != 0)
 			goto out;
 	}
-	if (read_token(tokarg, tok, sizeof(tok)) != 0 ||
+	if ((tokarg != NULL && read_token(tokarg, tok, sizeof(tok)) != 0) ||
 	    pass_get(&ps, "the new key", 1, &pass) != 0)
 		goto out;
-	if (hm_key_generate(kt, &key, &err) != HM_OK ||
-	    hm_csr_new_any(key, cn, sans, &csr, &err) != HM_OK ||
-	    hm_enroll_new(tok, csr, &e, &err) != HM_OK) {
-		fail(&err);
-		goto out;
-	}
-	OPENSSL_cleanse(tok, sizeof(tok));
-	req = hm_enroll_request(e, &reqlen);
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		failx("out of memory");
 		goto out;
 	}
-	if (post(url, cacert, req, reqlen, b, &status) != 0)
+	if (hm_key_generate(kt, &key, &err) != HM_OK ||
+	    hm_csr_new_any(key, cn, sans, &csr, &err) != HM_OK ||
+	    (!pairing && hm_enroll_new(tok, csr, &e, &err) != HM_OK)) {
+		fail(&err);
 		goto out;
-	switch (status) {
-	case 200:
-		break;
-	case 403:
-		failx("%s refused the request: a wrong or unknown token, or "
-		    "the request was altered on the way", server);
+	}
+	OPENSSL_cleanse(tok, sizeof(tok));
+	if (pairing && pair(base, cacert, cn, profile, csr, b, &e) != 0)
 		goto out;
-	case 429:
-		failx("%s: too many failed requests from here; wait a minute",
-		    server);
+	req = hm_enroll_request(e, &reqlen);
+	if (post(base, "/enroll", cacert, "application/x-hallmark-enroll",
+	    req, reqlen, b, &status) != 0)
 		goto out;
-	default:
-		/* The first line of the body, at most 80 bytes. */
-		n = strcspn((const char *)b->buf, "\r\n");
-		failx("%s answered HTTP %ld: %.*s", server, status,
-		    (int)(n > 80 ? 80 : n), (const char *)b->buf);
+	if (status != 200) {
+		http_refused(server, status, b);
 		goto out;
 	}
 	if (hm_enroll_finish(e, key, b->buf, b->len, &err) != HM_OK) {

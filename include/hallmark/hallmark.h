@@ -773,6 +773,21 @@ int		 hm_pair_approve(hm_ca *ca, const char *id, const char *code,
 /* Drop a pairing that is not approved yet. */
 int		 hm_pair_reject(hm_ca *ca, const char *id, hm_err *err);
 
+#define HM_PAIR_MSG_COMMIT	1	/* POST /pair */
+#define HM_PAIR_MSG_REVEAL	2	/* POST /pair/reveal */
+#define HM_PAIR_MSG_STATUS	3	/* POST /pair/status */
+/*
+ * hallmark serve's answer to a pairing message body from the address
+ * source: *http 200 with *reply (the caller frees), else 400 (malformed),
+ * 403 (a replayed commit, a reveal that does not match, or a second
+ * one), 404 (no such pairing), 413, 429 (too many open); err holds a log
+ * line, never a secret.  HM_OK unless memory or the store fails.
+ */
+int		 hm_pair_answer(hm_responder *r, int what,
+		    const unsigned char *body, size_t len, const char *source,
+		    unsigned char **reply, size_t *replylen, int *http,
+		    hm_err *err);
+
 /* ---- TLS --------------------------------------------------------------- */
 
 typedef struct hm_tls_params {
