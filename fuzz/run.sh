@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer harnesses with clang (ASan + UBSan) and run each for
 # FUZZ_SECONDS (default 60), seeded with CSRs made by openssl and the
-# committed corpora of hierarchy files and enrollment messages.
+# committed corpora of hierarchy files, enrollment and pairing messages.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${FUZZ_DIR:-$top/build/fuzz}
@@ -9,9 +9,10 @@ secs=${FUZZ_SECONDS:-60}
 command -v clang >/dev/null || { echo "fuzz: needs clang" >&2; exit 1; }
 cmake -S "$top" -B "$out" -G Ninja -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=Debug -DHM_FUZZ=ON >/dev/null
-cmake --build "$out" --target fuzz_csr fuzz_names fuzz_config fuzz_enroll
+cmake --build "$out" --target fuzz_csr fuzz_names fuzz_config fuzz_enroll \
+    fuzz_pair
 mkdir -p "$out/corpus/csr" "$out/corpus/names" "$out/corpus/config" \
-    "$out/corpus/enroll"
+    "$out/corpus/enroll" "$out/corpus/pair"
 for t in "ec -pkeyopt ec_paramgen_curve:P-256" "ed25519" "rsa -pkeyopt rsa_keygen_bits:2048"; do
 	k="$out/seed.key"
 	# shellcheck disable=SC2086
@@ -37,3 +38,6 @@ printf '90d' > "$out/corpus/names/4"
 # Enrollment requests, replies and their plaintexts, seeded the same way.
 "$out/fuzz_enroll" -max_total_time="$secs" -max_len=17408 \
     "$out/corpus/enroll" "$top/fuzz/corpus/enroll"
+# Pairing messages: whatever decodes must encode back to the same bytes.
+"$out/fuzz_pair" -max_total_time="$secs" -max_len=5120 \
+    "$out/corpus/pair" "$top/fuzz/corpus/pair"
