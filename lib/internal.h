@@ -292,6 +292,12 @@ struct hm_store_ops {
 	int	(*pair_list)(hm_store *, hm_pair_cb, void *, hm_err *);
 	/* Forget pairings that expired before `before`. */
 	int	(*pair_purge)(hm_store *, time_t before, hm_err *);
+	/*
+	 * A valid certificate replaced by `by` (status "superseded"), in
+	 * the caller's transaction; HM_E_EXISTS if it was valid no more.
+	 */
+	int	(*cert_supersede)(hm_store *, const char *old, const char *by,
+		    hm_err *);
 };
 
 struct hm_store {

@@ -20,7 +20,7 @@ enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
     ST_CRL_NEXT, ST_CA_URL, ST_TOKEN_INSERT, ST_TOKEN_PENDING, ST_TOKEN_GET,
     ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_TOKEN_PURGE, ST_PAIR_INSERT,
     ST_PAIR_GET, ST_PAIR_OPEN, ST_PAIR_REVEAL, ST_PAIR_MOVE, ST_PAIR_PURGE,
-    ST_MAX };
+    ST_SUPERSEDE, ST_MAX };
 
 #define CA_COLS "name, parent, serial, subject, pathlen, depth, " \
 	"not_before, not_after, key_type, base_url"
@@ -81,6 +81,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	    "psk = NULL, psk_id = NULL, sas = NULL, token = ? WHERE id = ? "
 	    "AND state = ?"),
 	[ST_PAIR_PURGE] = "DELETE FROM pairings WHERE expires_at < ?",
+	[ST_SUPERSEDE] = ("UPDATE certs SET status = 'superseded', "
+	    "superseded_by = ? WHERE serial = ? AND status = 'valid'"),
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -170,6 +172,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX pairings_open ON pairings (expires_at) WHERE state < 2;"
 	/* A commit message replayed is refused: it can't be inserted. */
 	"CREATE UNIQUE INDEX pairings_commit ON pairings (commit_msg);"),
+	/* 7: renewal: what replaced a certificate (status 'superseded') */
+	"ALTER TABLE certs ADD COLUMN superseded_by TEXT;",
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -992,6 +996,23 @@ s_pair_purge(hm_store *hs, time_t before, hm_err *err)
 	return step_done(s, ST_PAIR_PURGE, err);
 }
 
+static int
+s_cert_supersede(hm_store *hs, const char *old, const char *by, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_SUPERSEDE];
+	int			 rc;
+
+	sqlite3_bind_text(st, 1, by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, old, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, ST_SUPERSEDE, err)) != HM_OK)
+		return rc;
+	if (sqlite3_changes(s->db) != 1)
+		return hm_seterr(err, HM_E_EXISTS, "certificate %s is valid no "
+		    "more (renewed or revoked meanwhile)", old);
+	return HM_OK;
+}
+
 static const struct hm_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = s_close,
@@ -1023,6 +1044,7 @@ static const struct hm_store_ops sqlite_ops = {
 	.pair_move = s_pair_move,
 	.pair_list = s_pair_list,
 	.pair_purge = s_pair_purge,
+	.cert_supersede = s_cert_supersede,
 };
 
 static int

@@ -788,6 +788,23 @@ int		 hm_pair_answer(hm_responder *r, int what,
 		    unsigned char **reply, size_t *replylen, int *http,
 		    hm_err *err);
 
+/* ---- Renewal (the mTLS listener's POST /renew) ------------------------ */
+
+/*
+ * Renew the certificate peer (DER, as the client presented it over mTLS)
+ * for the key of csr (DER or PEM; a new key, or the same one): a new
+ * certificate from the same CA, with the same names and profile, recorded
+ * in the transaction that marks peer "superseded".  *pem gets the new
+ * certificate and the CAs above it (root excluded), the caller frees.
+ * HM_E_POLICY when peer is not a valid certificate of the store (revoked,
+ * expired, superseded, another CA's), its profile is not server, client
+ * or both, or its names no longer pass the CA's policy; HM_E_INVALID for
+ * a bad CSR.
+ */
+int		 hm_renew(hm_responder *r, const unsigned char *peer,
+		    size_t peerlen, const unsigned char *csr, size_t csrlen,
+		    char **pem, size_t *pemlen, hm_err *err);
+
 /* ---- TLS --------------------------------------------------------------- */
 
 typedef struct hm_tls_params {

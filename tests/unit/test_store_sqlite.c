@@ -16,7 +16,7 @@
  * Migrations in store_sqlite.c.  Adding one must bump this: the test then
  * proves a fresh store gets every one of them.
  */
-#define MIGRATIONS	6
+#define MIGRATIONS	7
 
 /* The connection the library opened last, seen through auto_extension. */
 static sqlite3	*lib_db;
