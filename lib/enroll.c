@@ -949,6 +949,66 @@ cert_d2i(const struct hm_enroll_item *it)
 	return x;
 }
 
+int
+hm_leaf_verify(X509 *leaf, STACK_OF(X509) *untrusted, X509 *const *roots,
+    size_t nroots, const hm_key *key, hm_err *err)
+{
+	STACK_OF(X509)	*built;
+	X509_STORE	*store = NULL;
+	X509_STORE_CTX	*ctx = NULL;
+	size_t		 i;
+	int		 purpose, vr, rc;
+
+	if (X509_get0_pubkey(leaf) == NULL ||
+	    EVP_PKEY_eq(X509_get0_pubkey(leaf), key->pkey) != 1)
+		return hm_seterr(err, HM_E_INVALID, "the certificate is for "
+		    "another key than this one");
+	purpose = X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER ?
+	    X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
+	if ((store = X509_STORE_new()) == NULL ||
+	    (ctx = X509_STORE_CTX_new()) == NULL) {
+		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < nroots; i++)
+		if (!X509_STORE_add_cert(store, roots[i])) {
+			rc = hm_seterr_ssl(err, HM_E_INTERNAL, "X.509 store");
+			goto out;
+		}
+	if (!X509_STORE_CTX_init(ctx, store, leaf, untrusted) ||
+	    !X509_STORE_CTX_set_purpose(ctx, purpose)) {
+		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "X.509 store");
+		goto out;
+	}
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
+	if (X509_verify_cert(ctx) != 1) {
+		vr = X509_STORE_CTX_get_error(ctx);
+		rc = hm_seterr(err, HM_E_SIGNATURE, "the certificate does not "
+		    "verify up to a trusted root: %s",
+		    X509_verify_cert_error_string(vr));
+		goto out;
+	}
+	/* What gets written is the path itself: nothing else, in order. */
+	built = X509_STORE_CTX_get0_chain(ctx);
+	if (sk_X509_num(built) != sk_X509_num(untrusted) + 2) {
+		rc = hm_seterr(err, HM_E_INVALID, "the chain holds "
+		    "certificates that are not on the certificate's path");
+		goto out;
+	}
+	for (i = 0; i < (size_t)sk_X509_num(untrusted); i++)
+		if (X509_cmp(sk_X509_value(built, (int)i + 1),
+		    sk_X509_value(untrusted, (int)i)) != 0) {
+			rc = hm_seterr(err, HM_E_INVALID, "the chain is not in "
+			    "order, issuer first");
+			goto out;
+		}
+	rc = HM_OK;
+ out:
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return rc;
+}
+
 /*
  * The issued certificate must be for key, and the chain of the reply must
  * verify from it to the root of the reply (and be that path, in order).
@@ -958,12 +1018,10 @@ finish_issued(hm_enroll *e, const hm_key *key,
     const struct hm_enroll_reply *r, hm_err *err)
 {
 	X509		*leaf = NULL, *root = NULL, *v[HM_ENROLL_CHAIN_MAX];
-	STACK_OF(X509)	*untrusted = NULL, *built;
-	X509_STORE	*store = NULL;
-	X509_STORE_CTX	*ctx = NULL;
+	STACK_OF(X509)	*untrusted = NULL;
 	char		*cert_pem = NULL, *chain_pem = NULL, *ca_pem = NULL;
-	size_t		 i, n = 0, len;
-	int		 purpose, vr, rc = HM_E_INVALID;
+	size_t		 n = 0, len;
+	int		 rc = HM_E_INVALID;
 
 	if ((leaf = cert_d2i(&r->cert)) == NULL ||
 	    (root = cert_d2i(&r->root)) == NULL) {
@@ -984,44 +1042,9 @@ finish_issued(hm_enroll *e, const hm_key *key,
 			goto nomem;
 		}
 	}
-	if (X509_get0_pubkey(leaf) == NULL ||
-	    EVP_PKEY_eq(X509_get0_pubkey(leaf), key->pkey) != 1) {
-		rc = hm_seterr(err, HM_E_INVALID, "the certificate of the "
-		    "reply is for another key than this one");
+	if ((rc = hm_leaf_verify(leaf, untrusted, &root, 1, key, err)) !=
+	    HM_OK)
 		goto out;
-	}
-	purpose = X509_get_extended_key_usage(leaf) & XKU_SSL_SERVER ?
-	    X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT;
-	if ((store = X509_STORE_new()) == NULL ||
-	    (ctx = X509_STORE_CTX_new()) == NULL)
-		goto nomem;
-	if (!X509_STORE_add_cert(store, root) ||
-	    !X509_STORE_CTX_init(ctx, store, leaf, untrusted) ||
-	    !X509_STORE_CTX_set_purpose(ctx, purpose)) {
-		rc = hm_seterr_ssl(err, HM_E_INTERNAL, "X.509 store");
-		goto out;
-	}
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
-	if (X509_verify_cert(ctx) != 1) {
-		vr = X509_STORE_CTX_get_error(ctx);
-		rc = hm_seterr(err, HM_E_SIGNATURE, "the certificate of the "
-		    "reply does not verify up to the root it carries: %s",
-		    X509_verify_cert_error_string(vr));
-		goto out;
-	}
-	/* What gets written is the path itself: nothing else, in order. */
-	built = X509_STORE_CTX_get0_chain(ctx);
-	if ((size_t)sk_X509_num(built) != r->nchain + 2) {
-		rc = hm_seterr(err, HM_E_INVALID, "the reply's chain holds "
-		    "certificates that are not on the certificate's path");
-		goto out;
-	}
-	for (i = 0; i < r->nchain; i++)
-		if (X509_cmp(sk_X509_value(built, (int)i + 1), v[i]) != 0) {
-			rc = hm_seterr(err, HM_E_INVALID, "the reply's chain "
-			    "is not in order, issuer first");
-			goto out;
-		}
 	if ((rc = hm_x509_pem(&leaf, 1, &cert_pem, &len, err)) != HM_OK ||
 	    (rc = hm_x509_pem(v, r->nchain, &chain_pem, &len, err)) != HM_OK ||
 	    (rc = hm_x509_pem(&root, 1, &ca_pem, &len, err)) != HM_OK)
@@ -1041,8 +1064,6 @@ finish_issued(hm_enroll *e, const hm_key *key,
 	free(cert_pem);
 	free(chain_pem);
 	free(ca_pem);
-	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(store);
 	sk_X509_pop_free(untrusted, X509_free);
 	X509_free(leaf);
 	X509_free(root);

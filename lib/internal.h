@@ -386,6 +386,15 @@ int	 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
 /* The X509_NAME of s (C, ST, L, O, OU, CN), added to nm. */
 int	 hm_subject_to_name(const hm_subject *s, X509_NAME *nm, hm_err *err);
 
+/*
+ * enroll.c: leaf is for key, and verifies (X.509 strict, the purpose its
+ * EKU names) up to one of roots through untrusted, which is exactly the
+ * path between them, issuer first.
+ */
+int	 hm_leaf_verify(X509 *leaf, STACK_OF(X509) *untrusted,
+	    X509 *const *roots, size_t nroots, const hm_key *key,
+	    hm_err *err);
+
 /* enroll.c: the codec and cryptography of docs/PROTOCOL.md, section 1 */
 #define HM_ENROLL_NONCE_LEN	32
 #define HM_ENROLL_HASH_LEN	32	/* SHA-256 of a request body */

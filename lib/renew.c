@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "internal.h"
@@ -137,5 +141,78 @@ hm_renew(hm_responder *r, const unsigned char *peer, size_t peerlen,
 	hm_csr_free(csr);
 	hm_names_free(sans);
 	X509_free(x);
+	return rc;
+}
+
+#define PEM_CERTS_MAX	17
+
+/* The certificates of a PEM text, in order: at least one, at most max. */
+static int
+pem_certs(const char *pem, size_t len, X509 **v, size_t max, size_t *n,
+    const char *what, hm_err *err)
+{
+	BIO	*b;
+	X509	*x;
+	size_t	 i = 0;
+
+	if (len > INT_MAX || (b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	while (i < max && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) !=
+	    NULL)
+		v[i++] = x;
+	BIO_free(b);
+	ERR_clear_error();
+	if (i == 0) {
+		return hm_seterr(err, HM_E_INVALID, "%s holds no PEM "
+		    "certificate", what);
+	}
+	*n = i;
+	return HM_OK;
+}
+
+int
+hm_renewed_check(const char *pem, size_t len, const hm_key *key,
+    const char *ca_file, char **cert, char **chain, hm_err *err)
+{
+	X509		*v[PEM_CERTS_MAX], *roots[PEM_CERTS_MAX];
+	STACK_OF(X509)	*untrusted = NULL;
+	unsigned char	*ca = NULL;
+	char		*c = NULL, *ch = NULL;
+	size_t		 n = 0, nr = 0, calen, i, l;
+	int		 rc;
+
+	if ((rc = pem_certs(pem, len, v, PEM_CERTS_MAX, &n, "the reply",
+	    err)) != HM_OK)
+		return rc;
+	if ((rc = hm_file_read(ca_file, 1024 * 1024, &ca, &calen, err)) !=
+	    HM_OK || (rc = pem_certs((char *)ca, calen, roots, PEM_CERTS_MAX,
+	    &nr, ca_file, err)) != HM_OK)
+		goto out;
+	if ((untrusted = sk_X509_new_null()) == NULL) {
+		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 1; i < n; i++)
+		if (!sk_X509_push(untrusted, v[i])) {
+			rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+			goto out;
+		}
+	if ((rc = hm_leaf_verify(v[0], untrusted, roots, nr, key, err)) !=
+	    HM_OK ||
+	    (rc = hm_x509_pem(v, 1, &c, &l, err)) != HM_OK ||
+	    (rc = hm_x509_pem(v, n, &ch, &l, err)) != HM_OK)
+		goto out;
+	*cert = c;
+	*chain = ch;
+	c = ch = NULL;
+ out:
+	free(c);
+	free(ch);
+	free(ca);
+	sk_X509_free(untrusted);
+	for (i = 0; i < n; i++)
+		X509_free(v[i]);
+	for (i = 0; i < nr; i++)
+		X509_free(roots[i]);
 	return rc;
 }

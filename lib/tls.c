@@ -64,3 +64,52 @@ hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 	hm_key_free(k);
 	return rc;
 }
+
+struct trust_arg {
+	hm_ca		*ca;
+	X509_STORE	*store;
+	hm_err		*err;
+	int		 rc;
+};
+
+static int
+trust_one(const hm_ca_info *ci, void *arg)
+{
+	struct trust_arg	*a = arg;
+	hm_signer		*s = NULL;
+
+	if ((a->rc = hm_ca_certs(a->ca, ci->name, &s, a->err)) != HM_OK)
+		return 1;
+	if (!X509_STORE_add_cert(a->store, s->cert)) {
+		a->rc = hm_seterr_ssl(a->err, HM_E_INTERNAL, "X.509 store");
+		hm_signer_free(s);
+		return 1;
+	}
+	hm_signer_free(s);
+	return 0;
+}
+
+int
+hm_tls_server_trust_ca(SSL_CTX *ctx, hm_ca *ca, hm_err *err)
+{
+	static const unsigned char	 sid[] = "hallmark serve";
+	struct trust_arg		 a;
+	X509_VERIFY_PARAM		*vp = SSL_CTX_get0_param(ctx);
+	int				 rc;
+
+	a.ca = ca;
+	a.store = SSL_CTX_get_cert_store(ctx);
+	a.err = err;
+	a.rc = HM_OK;
+	if ((rc = hm_ca_list(ca, trust_one, &a, err)) != HM_OK)
+		return rc;
+	if (a.rc != HM_OK)
+		return a.rc;
+	if (!X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT) ||
+	    !X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT) ||
+	    !SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "TLS verification");
+	/* Asked, not required: CRL and OCSP clients have no certificate. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return HM_OK;
+}

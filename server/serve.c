@@ -476,6 +476,73 @@ failed(struct server *sv, const char *who)
 		f->n++;
 }
 
+/*
+ * POST /renew, on the TLS listener only: the client's certificate (which
+ * the handshake verified up to our root) renewed for the CSR's key.
+ */
+static void
+renew_post(struct server *sv, struct evhttp_request *req,
+    unsigned char **resp, struct reply *rp)
+{
+	static char			 note[HM_ERR_MSG_MAX + 32];
+	static char			 why[HM_ERR_MSG_MAX + 2];
+	struct evhttp_connection	*evcon = evhttp_request_get_connection(req);
+	struct bufferevent		*bev;
+	const char			*who = peer_of(req);
+	unsigned char			*body, *der = NULL;
+	X509				*peer;
+	SSL				*ssl = NULL;
+	size_t				 len, plen;
+	char				*pem = NULL;
+	hm_err				 err;
+	int				 n, rc;
+
+	if (limited(sv, who, rp))
+		return;
+	if (evcon != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(evcon)) != NULL)
+		ssl = bufferevent_openssl_get_ssl(bev);
+	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL ||
+	    SSL_get_verify_result(ssl) != X509_V_OK) {
+		text(rp, 403, "Forbidden", ssl == NULL ? "renewal is over "
+		    "mutual TLS only (the --tls-listen address)\n" :
+		    "renewal needs the current certificate as the client's\n");
+		failed(sv, who);
+		return;
+	}
+	if (post_body(req, "application/pkcs10", rp, &body, &len) != 0)
+		return;
+	if ((n = i2d_X509(peer, &der)) <= 0) {
+		text(rp, 500, "Internal Server Error", "out of memory\n");
+		return;
+	}
+	rc = hm_renew(sv->r, der, (size_t)n, body, len, &pem, &plen, &err);
+	OPENSSL_free(der);
+	if (rc == HM_OK) {
+		snprintf(note, sizeof(note), "renewed for %s", who);
+		rp->note = note;
+		rp->status = 200;
+		rp->reason = "OK";
+		rp->ctype = "application/pem-certificate-chain";
+		rp->body = (unsigned char *)pem;
+		rp->len = plen;
+		*resp = (unsigned char *)pem;
+		return;
+	}
+	snprintf(note, sizeof(note), "%s", err.msg);
+	snprintf(why, sizeof(why), "%s\n", err.msg);
+	if (rc == HM_E_POLICY || rc == HM_E_INVALID) {
+		/* The client proved who it is: it may know why. */
+		text(rp, rc == HM_E_POLICY ? 403 : 400, rc == HM_E_POLICY ?
+		    "Forbidden" : "Bad Request", why);
+		rp->note = note;
+		failed(sv, who);
+	} else {
+		(void)failx("renew: %s", err.msg);
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+	}
+}
+
 /* POST /pair, /pair/reveal, /pair/status (docs/PROTOCOL.md section 2). */
 static void
 pair_post(struct server *sv, struct evhttp_request *req, int what,
@@ -656,6 +723,11 @@ handle(struct evhttp_request *req, void *arg)
 			pair_post(sv, req, path[5] == '\0' ? HM_PAIR_MSG_COMMIT :
 			    path[6] == 'r' ? HM_PAIR_MSG_REVEAL :
 			    HM_PAIR_MSG_STATUS, &resp, &rp);
+		else
+			not_allowed(&rp, "POST");
+	} else if (strcmp(path, "/renew") == 0) {
+		if (post)
+			renew_post(sv, req, &resp, &rp);
 		else
 			not_allowed(&rp, "POST");
 	} else if (strcmp(path, "/enroll") == 0) {

@@ -43,6 +43,7 @@ int	 cmd_serve(struct cli *, int, char **);
 int	 cmd_token(struct cli *, int, char **);
 int	 cmd_enroll(struct cli *, int, char **);
 int	 cmd_pair(struct cli *, int, char **);
+int	 cmd_renew(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);
@@ -81,6 +82,27 @@ int	 out_free(const char *path, int flags);
 int	 write_out(const char *path, const void *buf, size_t len,
 	    unsigned mode, int flags);
 void	 json_str(const char *s);
+/* http.c: a reply of hallmark serve, at most HM_ENROLL_MAX bytes. */
+struct http_body {
+	unsigned char	buf[HM_ENROLL_MAX + 1];	/* NUL-terminated */
+	size_t		len;
+	int		toobig;
+};
+struct http_opts {
+	const char	*cacert;	/* to trust for https://, or NULL */
+	const char	*cert, *key;	/* the client's, for mutual TLS */
+	const char	*keypass;	/* the key's passphrase, or NULL */
+};
+/*
+ * POST req to base + path (base without a trailing slash); network
+ * failures are retried (3 tries, the same bytes).  0 with the reply in b
+ * and its HTTP status in *status, or -1 (said).
+ */
+int	 http_post(const char *base, const char *path,
+	    const struct http_opts *o, const char *ctype,
+	    const unsigned char *req, size_t len, struct http_body *b,
+	    long *status);
+
 /* What a listing callback keeps: JSON or a table, and rows so far. */
 struct list_state {
 	int	json;

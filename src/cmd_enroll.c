@@ -12,14 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "cli.h"
 
-#define TRIES		3
-#define CONNECT_SECS	10
-#define TOTAL_SECS	30
 
 static const struct cmd cmd = { "enroll", NULL,
     "enroll --server URL (--token TOKEN|- | --pair --name CN [--profile P])\n"
@@ -46,101 +42,9 @@ static const struct cmd cmd = { "enroll", NULL,
     "  --force                replace files that exist\n"
     PASS_HELP };
 
-/* The reply, at most HM_ENROLL_MAX bytes, NUL-terminated. */
-struct body {
-	unsigned char	buf[HM_ENROLL_MAX + 1];
-	size_t		len;
-	int		toobig;
-};
-
-static size_t
-body_write(char *p, size_t size, size_t n, void *arg)
-{
-	struct body	*b = arg;
-	size_t		 len = size * n;
-
-	if (len > HM_ENROLL_MAX - b->len) {
-		b->toobig = 1;
-		return 0;
-	}
-	memcpy(b->buf + b->len, p, len);
-	b->len += len;
-	b->buf[b->len] = '\0';
-	return len;
-}
-
-/*
- * POST the request to base + path; retries after network failures send
- * the same bytes.
- */
-static int
-post(const char *base, const char *path, const char *cacert,
-    const char *ctype, const unsigned char *req, size_t len, struct body *b,
-    long *status)
-{
-	struct curl_slist	*h = NULL;
-	CURL			*c;
-	CURLcode		 cc = CURLE_OK;
-	char			 hdr[96], url[1100];
-	size_t			 n = strlen(base);
-	int			 try, rc = -1;
-
-	/* base has no trailing slash: cmd_enroll took it off. */
-	snprintf(url, sizeof(url), "%.*s%s", (int)n, base, path);
-	snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
-	if ((c = curl_easy_init()) == NULL ||
-	    (h = curl_slist_append(NULL, hdr)) == NULL) {
-		rc = failx("out of memory");
-		goto out;
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, req);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_SECS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)TOTAL_SECS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	if (cacert != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, cacert);
-	for (try = 0; try < TRIES; try++) {
-		if (try > 0) {
-			fprintf(stderr, "hallmark: %s: %s; trying again in "
-			    "%d s\n", url, curl_easy_strerror(cc), 1 << try);
-			sleep(1U << try);
-		}
-		b->len = 0;
-		b->toobig = 0;
-		cc = curl_easy_perform(c);
-		if (cc != CURLE_COULDNT_CONNECT &&
-		    cc != CURLE_OPERATION_TIMEDOUT && cc != CURLE_RECV_ERROR &&
-		    cc != CURLE_SEND_ERROR && cc != CURLE_GOT_NOTHING)
-			break;
-	}
-	if (b->toobig) {
-		rc = failx("%s: the reply is over %d bytes", url,
-		    HM_ENROLL_MAX);
-		goto out;
-	}
-	if (cc != CURLE_OK) {
-		rc = failx("%s: %s", url, curl_easy_strerror(cc));
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	rc = 0;
- out:
-	curl_slist_free_all(h);
-	if (c != NULL)
-		curl_easy_cleanup(c);
-	return rc;
-}
-
 /* A refusal by HTTP status, said. */
 static int
-http_refused(const char *server, long status, const struct body *b)
+http_refused(const char *server, long status, const struct http_body *b)
 {
 	size_t	n;
 
@@ -170,7 +74,7 @@ http_refused(const char *server, long status, const struct body *b)
  */
 static int
 pair(const char *server, const char *cacert, const char *name,
-    hm_profile_id profile, const hm_csr *csr, struct body *b, hm_enroll **e)
+    hm_profile_id profile, const hm_csr *csr, struct http_body *b, hm_enroll **e)
 {
 	const unsigned char	*msg;
 	hm_pair			*p = NULL;
@@ -179,13 +83,14 @@ pair(const char *server, const char *cacert, const char *name,
 	long			 status = 0;
 	int			 polls, state = HM_PAIR_WAITING, rc = -1;
 	const char		*code;
+	struct http_opts	 ho = { cacert, NULL, NULL, NULL };
 
 	if (hm_pair_new(name, profile, &p, &err) != HM_OK) {
 		fail(&err);
 		goto out;
 	}
 	msg = hm_pair_commit_msg(p, &len);
-	if (post(server, "/pair", cacert, PAIR_CTYPE, msg, len, b,
+	if (http_post(server, "/pair", &ho, PAIR_CTYPE, msg, len, b,
 	    &status) != 0)
 		goto out;
 	if (status != 200) {
@@ -197,7 +102,7 @@ pair(const char *server, const char *cacert, const char *name,
 		goto out;
 	}
 	msg = hm_pair_reveal_msg(p, &len);
-	if (post(server, "/pair/reveal", cacert, PAIR_CTYPE, msg, len, b,
+	if (http_post(server, "/pair/reveal", &ho, PAIR_CTYPE, msg, len, b,
 	    &status) != 0)
 		goto out;
 	if (status != 200) {
@@ -213,8 +118,8 @@ pair(const char *server, const char *cacert, const char *name,
 	fflush(stdout);
 	msg = hm_pair_status_msg(p, &len);
 	for (polls = 0; polls < (HM_PAIR_TTL + 30) / POLL_SECS; polls++) {
-		if (post(server, "/pair/status", cacert, PAIR_CTYPE, msg, len,
-		    b, &status) != 0)
+		if (http_post(server, "/pair/status", &ho, PAIR_CTYPE, msg,
+		    len, b, &status) != 0)
 			goto out;
 		if (status != 200) {
 			http_refused(server, status, b);
@@ -285,7 +190,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	static const char *const files[] = { "key.pem", "cert.pem",
 	    "chain.pem", "ca.pem" };
 	struct passsrc	 ps = { 0 };
-	struct body	*b = NULL;
+	struct http_body	*b = NULL;
+	struct http_opts	 ho = { NULL, NULL, NULL, NULL };
 	hm_keytype	 kt = HM_KEY_P256;
 	hm_profile_id	 profile = HM_PROFILE_CLIENT;
 	hm_names	*sans = NULL;
@@ -383,7 +289,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	if (pairing && pair(base, cacert, cn, profile, csr, b, &e) != 0)
 		goto out;
 	req = hm_enroll_request(e, &reqlen);
-	if (post(base, "/enroll", cacert, "application/x-hallmark-enroll",
+	ho.cacert = cacert;
+	if (http_post(base, "/enroll", &ho, "application/x-hallmark-enroll",
 	    req, reqlen, b, &status) != 0)
 		goto out;
 	if (status != 200) {

@@ -111,6 +111,8 @@ cmd_serve(struct cli *g, int argc, char **argv)
 		    "--ca-passphrase-file and --ca-passphrase-prompt");
 	ps.opt = "--ca-passphrase";
 	pass_auto_prompt(&ps, 1);
+	if (open_ca(g, &ca) != 0)
+		goto out;
 	/* The TLS key first: a wrong passphrase costs no CA unlocking. */
 	if (tp.key != NULL) {
 		tps.opt = "--passphrase";
@@ -119,7 +121,8 @@ cmd_serve(struct cli *g, int argc, char **argv)
 		    pass_get(&tps, "the --tls-key", 0, &tpass) != 0)
 			goto out;
 		tp.key_pass = tpass;
-		rc = hm_tls_server_ctx_new(&tp, &tls, &err);
+		if ((rc = hm_tls_server_ctx_new(&tp, &tls, &err)) == HM_OK)
+			rc = hm_tls_server_trust_ca(tls, ca, &err);
 		hm_secret_free(tpass);
 		tpass = NULL;
 		if (rc != HM_OK) {
@@ -130,8 +133,6 @@ cmd_serve(struct cli *g, int argc, char **argv)
 		rc = EXIT_FAILURE;
 		o.tls = tls;
 	}
-	if (open_ca(g, &ca) != 0)
-		goto out;
 	if (hm_responder_new(ca, lib_pass, &ps, &r, &err) != HM_OK ||
 	    (delegated && hm_responder_delegate(r, &err) != HM_OK)) {
 		fail(&err);

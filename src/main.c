@@ -31,6 +31,8 @@ static const struct cmd verbs[] = {
 	  "show one certificate of the inventory" },
 	{ "enroll", cmd_enroll, "enroll --server URL --token TOKEN "
 	  "[options]", "get this machine's certificate with a token" },
+	{ "renew", cmd_renew, "renew --server URL --cert C --key K [options]",
+	  "renew this machine's certificate over mutual TLS" },
 	{ "pair", cmd_pair, "pair list|approve|reject [options]",
 	  "approve new machines that paired by comparing a code" },
 	{ "token", cmd_token, "token new|list|revoke [options]",

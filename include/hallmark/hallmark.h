@@ -804,6 +804,15 @@ int		 hm_pair_answer(hm_responder *r, int what,
 int		 hm_renew(hm_responder *r, const unsigned char *peer,
 		    size_t peerlen, const unsigned char *csr, size_t csrlen,
 		    char **pem, size_t *pemlen, hm_err *err);
+/*
+ * The client's check of a renewal reply (PEM: the certificate, then the
+ * CAs above it, root excluded): the certificate is for key and verifies
+ * up to a root of ca_file (PEM), through exactly the CAs given.  *cert
+ * (the certificate) and *chain (it and its CAs), PEM, the caller frees.
+ */
+int		 hm_renewed_check(const char *pem, size_t len,
+		    const hm_key *key, const char *ca_file, char **cert,
+		    char **chain, hm_err *err);
 
 /* ---- TLS --------------------------------------------------------------- */
 
@@ -820,6 +829,12 @@ typedef struct hm_tls_params {
  */
 int		 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out,
 		    hm_err *err);
+/*
+ * Ask TLS clients of ctx for a certificate, verified (TLS client purpose,
+ * X.509 strict) up to the CAs of ca; one without a certificate is still
+ * served.  What hallmark serve's listener needs for POST /renew.
+ */
+int		 hm_tls_server_trust_ca(SSL_CTX *ctx, hm_ca *ca, hm_err *err);
 
 /* ---- Files ------------------------------------------------------------- */
 
