@@ -1,4 +1,5 @@
 /* Issued certificates: DER, PEM and the fields the store records. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/pem.h>
@@ -153,5 +154,40 @@ hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
 	OPENSSL_free(spki);
 	r->der = c->der;
 	r->derlen = c->derlen;
+	return HM_OK;
+}
+
+time_t
+hm_cert_not_before(const hm_cert *c)
+{
+	return hm_asn1_time_to_time(X509_get0_notBefore(c->x509));
+}
+
+int
+hm_cert_load(const char *path, hm_cert **out, hm_err *err)
+{
+	unsigned char		*buf = NULL;
+	const unsigned char	*p;
+	size_t			 len;
+	X509			*x = NULL;
+	BIO			*b = NULL;
+	hm_cert			*c;
+	int			 rc;
+
+	if ((rc = hm_file_read(path, 1024 * 1024, &buf, &len, err)) != HM_OK)
+		return rc;
+	p = buf;
+	if (len > 0 && buf[0] == 0x30)
+		x = d2i_X509(NULL, &p, (long)len);
+	else if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	free(buf);
+	if (x == NULL)
+		return hm_seterr_ssl(err, HM_E_INVALID, "%.200s: no certificate",
+		    path);
+	if ((c = hm_cert_from_x509(x, err)) == NULL)
+		return err != NULL ? err->code : HM_E_NOMEM;
+	*out = c;
 	return HM_OK;
 }

@@ -394,7 +394,12 @@ prepare(hm_signer *s, const hm_issue_req *req, time_t now,
 	pr->tbs.pathlen = -1;
 	pr->tbs.signer = s;
 	pr->tbs.issuer_info = &s->info;
-	pr->tbs.not_before = now - HM_BACKDATE;
+	/*
+	 * Backdated for clock skew, but by no more than a tenth of the
+	 * lifetime: a 60-second certificate is not 6 minutes long.
+	 */
+	pr->tbs.not_before = now - (validity / 10 < HM_BACKDATE ?
+	    (time_t)(validity / 10) : HM_BACKDATE);
 	if (pr->tbs.not_before < s->info.not_before)
 		pr->tbs.not_before = s->info.not_before;
 	pr->tbs.not_after = now + validity;

@@ -107,6 +107,9 @@ hm_renew(hm_responder *r, const unsigned char *peer, size_t peerlen,
 	req.csr = csr;
 	req.cn = cn[0] != '\0' ? cn : NULL;
 	req.sans = sans;
+	/* As long-lived as the one it replaces (never past the CA's). */
+	if (ci.not_after > ci.issued_at)
+		req.validity = (int64_t)(ci.not_after - ci.issued_at);
 	if ((rc = st->ops->begin(st, err)) != HM_OK)
 		goto out;
 	if ((rc = hm_issue_in_tx(s, &req, &c, err)) != HM_OK ||

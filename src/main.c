@@ -31,6 +31,8 @@ static const struct cmd verbs[] = {
 	  "show one certificate of the inventory" },
 	{ "enroll", cmd_enroll, "enroll --server URL --token TOKEN "
 	  "[options]", "get this machine's certificate with a token" },
+	{ "agent", cmd_agent, "agent --server URL --cert C --key K [options]",
+	  "renew this machine's certificate whenever it is due" },
 	{ "renew", cmd_renew, "renew --server URL --cert C --key K [options]",
 	  "renew this machine's certificate over mutual TLS" },
 	{ "pair", cmd_pair, "pair list|approve|reject [options]",

@@ -192,6 +192,9 @@ const char	*hm_cert_serial(const hm_cert *c);
 /* The subject, RFC 4514 form, into buf. */
 void		 hm_cert_subject(const hm_cert *c, char *buf, size_t len);
 time_t		 hm_cert_not_after(const hm_cert *c);
+time_t		 hm_cert_not_before(const hm_cert *c);
+/* The (first) certificate of a PEM or DER file of at most 1 MiB. */
+int		 hm_cert_load(const char *path, hm_cert **out, hm_err *err);
 void		 hm_cert_free(hm_cert *c);
 
 /* ---- The CA ------------------------------------------------------------ */
@@ -793,7 +796,8 @@ int		 hm_pair_answer(hm_responder *r, int what,
 /*
  * Renew the certificate peer (DER, as the client presented it over mTLS)
  * for the key of csr (DER or PEM; a new key, or the same one): a new
- * certificate from the same CA, with the same names and profile, recorded
+ * certificate from the same CA, with the same names, profile and
+ * lifetime (from its issue to its expiry), recorded
  * in the transaction that marks peer "superseded".  *pem gets the new
  * certificate and the CAs above it (root excluded), the caller frees.
  * HM_E_POLICY when peer is not a valid certificate of the store (revoked,
