@@ -616,6 +616,10 @@ hm_tls_strerror(SSL *ssl, int ret, char *buf, size_t len)
 
 	if (len == 0)
 		return buf;
+	if (ssl == NULL) {
+		snprintf(buf, len, "no connection");
+		return buf;
+	}
 	se = SSL_get_error(ssl, ret);
 	e = ERR_peek_error();
 	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&

@@ -149,7 +149,9 @@ setup(void **state)
 	root_pem(root, "root.pem");
 	root_pem(oroot, "oroot.pem");
 	crl_file(root, "empty.crl", 1);
+	server("revsrv", 0, NULL);
 	revoke_file("bob.pem");
+	revoke_file("revsrv.pem");
 	crl_file(root, "root.crl", 1);
 	crl_file(root, "root.der", 0);
 	crl_file(oroot, "other.crl", 1);
@@ -585,7 +587,38 @@ test_mtls_refusals(void **state)
 	SSL_CTX_free(sctx);
 }
 
-/* The client checks the server's revocation and name too. */
+/* TLS 1.2 clients: the same refusals, the alerts of TLS 1.2. */
+static void
+test_mtls_tls12(void **state)
+{
+	static const char *const names[] = { NULL, "bob", "eve", "alice" };
+	static const char *const swant[] = { "no certificate", "revoked",
+	    "unknown CA", "" };
+	static const char *const cwant[] = {
+	    "refused by the peer: handshake failure",
+	    "refused by the peer: revoked", "refused by the peer: unknown CA",
+	    "" };
+	SSL_CTX	*sctx, *cctx;
+	char	 swhy[128], cwhy[128];
+	size_t	 i;
+
+	(void)state;
+	sctx = mserver("root.crl", NULL, NULL, 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cctx = mclient(names[i], i == 3 ? "alice pass" : NULL,
+		    "localhost", NULL);
+		assert_int_equal(SSL_CTX_set_max_proto_version(cctx,
+		    TLS1_2_VERSION), 1);
+		assert_int_equal(handshake(sctx, cctx, swhy, cwhy, NULL, NULL),
+		    i == 3 ? 0 : -1);
+		assert_string_equal(swhy, swant[i]);
+		assert_string_equal(cwhy, cwant[i]);
+		SSL_CTX_free(cctx);
+	}
+	SSL_CTX_free(sctx);
+}
+
+/* The client checks the server's name, CA and revocation. */
 static void
 test_mtls_client_checks(void **state)
 {
@@ -600,6 +633,16 @@ test_mtls_client_checks(void **state)
 	HM_CHECK(hm_tls_server_ctx_new(&p, &sctx, &err), &err);
 	expect(sctx, "bob", NULL, "localhost", -1, NULL, "name mismatch");
 	expect(sctx, "bob", NULL, "OTHER.example", 0, "", "");
+	SSL_CTX_free(sctx);
+	/* A revoked server, when the client has the CRL. */
+	params(&p, &f, "revsrv", NULL, "root.pem", NULL, NULL);
+	HM_CHECK(hm_tls_server_ctx_new(&p, &sctx, &err), &err);
+	expect(sctx, "bob", NULL, "localhost", 0, "", "");
+	cctx = mclient("bob", NULL, "localhost", "root.crl");
+	assert_int_equal(handshake(sctx, cctx, swhy, cwhy, NULL, NULL), -1);
+	assert_string_equal(cwhy, "revoked");
+	assert_string_equal(swhy, "refused by the peer: revoked");
+	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
 	/* A server known by another CA. */
 	params(&p, &f, "a", NULL, "oroot.pem", NULL, NULL);
@@ -718,6 +761,7 @@ main(void)
 		cmocka_unit_test(test_mtls_settings),
 		cmocka_unit_test(test_mtls_params_refused),
 		cmocka_unit_test(test_mtls_refusals),
+		cmocka_unit_test(test_mtls_tls12),
 		cmocka_unit_test(test_mtls_client_checks),
 		cmocka_unit_test(test_mtls_allow_list),
 		cmocka_unit_test(test_mtls_request),
