@@ -820,16 +820,60 @@ int		 hm_renewed_check(const char *pem, size_t len,
 
 /* ---- TLS --------------------------------------------------------------- */
 
+/*
+ * Contexts for mutual TLS between the machines hallmark certifies: TLS 1.2
+ * at least (1.3 preferred), no renegotiation, the key checked against its
+ * certificate, which must be valid now.  The library reads CRL files only
+ * (it fetches nothing); a program that refreshes them rebuilds its context
+ * (hm_tls_ctx_reload).
+ */
+
+/* Server, with ca set: refuse a client without a certificate (default). */
+#define HM_TLS_REQUIRE_CLIENT_CERT	0x01
+/*
+ * Server, with ca set: ask for a certificate and verify one that is sent,
+ * but let a client without one in (it can tell with hm_tls_peer_error,
+ * "no certificate"): anonymous CRL/OCSP clients and mTLS clients on one
+ * port.
+ */
+#define HM_TLS_REQUEST_CLIENT_CERT	0x02
+
 typedef struct hm_tls_params {
 	const char	*cert;		/* PEM: the leaf, then its CAs */
 	const char	*key;		/* PEM private key */
 	const char	*key_pass;	/* for an encrypted key, or NULL */
+	/*
+	 * PEM bundle of the CAs peers are verified against, the roots
+	 * included.  Server: NULL asks clients for nothing (then crls,
+	 * peer_names and flags must be unset).  Client: required.
+	 */
+	const char	*ca;
+	/*
+	 * NULL-terminated list of CRL files, each PEM (one or several CRLs)
+	 * or DER (one); NULL or empty: no revocation check.  When given,
+	 * every certificate of the peer's chain is checked, so give the CRL
+	 * of every CA in it (the root's too): a missing or expired CRL
+	 * refuses the peer ("no CRL", "CRL expired").
+	 */
+	const char *const *crls;
+	/*
+	 * Server: NULL-terminated allow-list; a client is let in when one of
+	 * its certificate's CNs, DNS or IP SANs equals an entry (names
+	 * without regard to case, IPs as addresses; no wildcards).  NULL:
+	 * any client the CA vouches for.
+	 */
+	const char *const *peer_names;
+	/* Client, required: the DNS name or IP address the server must have. */
+	const char	*host;
+	unsigned	 flags;		/* server: HM_TLS_*_CLIENT_CERT */
 } hm_tls_params;
 
 /*
- * An OpenSSL server context (caller frees with SSL_CTX_free): TLS 1.2 at
- * least (1.3 preferred), no renegotiation, p's chain and key.  Refused:
- * a key that is not the certificate's, a certificate not valid now.
+ * A server context (caller frees with SSL_CTX_free): p's chain and key;
+ * with p->ca, clients verified for TLS client use (purpose sslclient,
+ * X.509 strict, p->crls, p->peer_names).  Refused: a key that is not the
+ * certificate's, a certificate not valid now, an unreadable CA bundle or
+ * CRL, contradictory params (HM_E_INVALID).
  */
 int		 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out,
 		    hm_err *err);
@@ -839,6 +883,56 @@ int		 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out,
  * served.  What hallmark serve's listener needs for POST /renew.
  */
 int		 hm_tls_server_trust_ca(SSL_CTX *ctx, hm_ca *ca, hm_err *err);
+/*
+ * A client context (caller frees with SSL_CTX_free) for the server
+ * p->host: its certificate verified against p->ca for TLS server use,
+ * with p->crls, and its name or address checked, on every SSL made from
+ * it (SSL_new does; hm_tls_ssl_new also sends the name as SNI).  p->cert
+ * and p->key: the client's own (both or neither; servers of mutual TLS
+ * refuse a client without one).  p->peer_names and p->flags must be unset.
+ */
+int		 hm_tls_client_ctx_new(const hm_tls_params *p, SSL_CTX **out,
+		    hm_err *err);
+/*
+ * Rebuild *ctx (made by either function above) from p, which may name the
+ * same files with new contents: a renewed certificate, new CRLs.  On
+ * success the old context is released (connections that hold it keep it
+ * until they end) and *ctx is the new one; on failure *ctx is untouched
+ * and still works.
+ */
+int		 hm_tls_ctx_reload(const hm_tls_params *p, SSL_CTX **ctx,
+		    hm_err *err);
+/*
+ * 1 when one of p's files (cert, key, ca, crls) has changed (modified,
+ * replaced, appeared, gone) since ctx was made from p; else 0.
+ */
+int		 hm_tls_ctx_changed(const SSL_CTX *ctx, const hm_tls_params *p);
+/* A connection of ctx (SSL_free): a client's sends the server's name. */
+int		 hm_tls_ssl_new(SSL_CTX *ctx, SSL **out, hm_err *err);
+
+/*
+ * Why this side refused (or would refuse) the peer's certificate, or NULL
+ * when it sent one that verified (or ssl verifies no peer): "no
+ * certificate", "unknown CA", "revoked", "expired", "not yet valid",
+ * "name mismatch", "not allowed", "wrong purpose", "no CRL", "CRL
+ * expired", or OpenSSL's text for the rarer ones.  Static strings.
+ */
+const char	*hm_tls_peer_error(const SSL *ssl);
+/*
+ * One line for a failed SSL_accept, SSL_connect, SSL_read or SSL_write
+ * that returned ret: this side's refusal of the peer (as above), else the
+ * peer's refusal of us ("refused by the peer: revoked"), else OpenSSL's
+ * reason, else "connection closed".  Written to buf, which is returned;
+ * clears OpenSSL's error queue.
+ */
+const char	*hm_tls_strerror(SSL *ssl, int ret, char *buf, size_t len);
+/*
+ * The peer certificate's first CN (else first DNS SAN), printable ASCII,
+ * into buf; HM_E_NOTFOUND without a peer certificate or name.
+ */
+int		 hm_tls_peer_name(const SSL *ssl, char *buf, size_t len);
+/* The peer certificate's serial, lower-case hex as hallmark shows it. */
+int		 hm_tls_peer_serial(const SSL *ssl, char *buf, size_t len);
 
 /* ---- Files ------------------------------------------------------------- */
 
