@@ -23,6 +23,11 @@ struct answer {
 	unsigned char		 hash[HM_ENROLL_HASH_LEN];
 	unsigned char		*reply;
 	size_t			 replylen;
+	/* A batch: step 7 to do, what it gave, what is answered. */
+	hm_csr			*csr;
+	hm_names		*scope;
+	int			 cand, wait, done, irc;
+	hm_err			 ierr;
 };
 
 /* A sealed reply of status with plaintext pt into a->reply. */
@@ -160,13 +165,13 @@ issued_pt(const hm_signer *s, const hm_cert *c, unsigned char **pt,
 }
 
 /*
- * Issue for csr under the token's scope and use the token up, all in one
- * transaction.  HM_E_EXISTS: another request used it first (nothing
- * done); HM_E_POLICY and others: a refusal to seal.
+ * Issue for csr under the token's scope and use the token up, inside the
+ * caller's transaction: durable only when the caller commits.
+ * HM_E_EXISTS: another request used it first; HM_E_POLICY and others: a
+ * refusal to seal.  On failure nothing is kept in a.
  */
 static int
-issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
-    hm_err *err)
+issue_in_tx(struct answer *a, hm_err *err)
 {
 	hm_store		*st = hm_responder_ca(a->r)->store;
 	hm_signer		*s;
@@ -184,15 +189,13 @@ issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
 		return rc;
 	memset(&req, 0, sizeof(req));
 	req.profile = prof;
-	req.csr = csr;
+	req.csr = a->csr;
 	req.cn = a->rec.info.name;
-	req.sans = scope;
-	if ((rc = st->ops->begin(st, err)) != HM_OK)
-		return rc;
+	req.sans = a->scope;
 	if ((rc = hm_issue_in_tx(s, &req, &c, err)) != HM_OK ||
 	    (rc = issued_pt(s, c, &pt, &ptlen, err)) != HM_OK ||
 	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK)
-		goto rollback;
+		goto fail;
 	a->rec.info.used_at = time(NULL);
 	snprintf(a->rec.info.serial, sizeof(a->rec.info.serial), "%s",
 	    hm_cert_serial(c));
@@ -201,13 +204,12 @@ issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
 	a->rec.replylen = a->replylen;
 	rc = st->ops->token_use(st, &a->rec, err);
 	a->rec.reply = NULL;
-	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
-		goto rollback;
+	if (rc != HM_OK)
+		goto fail;
 	hm_seterr(err, HM_OK, "token %s: issued %s to CN=%s", a->rec.info.id,
 	    hm_cert_serial(c), a->rec.info.name);
 	goto out;
- rollback:
-	st->ops->rollback(st);
+ fail:
 	free(a->reply);
 	a->reply = NULL;
  out:
@@ -216,17 +218,41 @@ issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
 	return rc;
 }
 
-/* Steps 4 to 7 for a request that opened under its token's PSK. */
+/* What became of an issuance (rc, e): the answer to send. */
 static int
-answer_open(struct answer *a, const unsigned char *der, size_t derlen,
-    hm_err *err)
+issued_or_refused(struct answer *a, int rc, const hm_err *e, hm_err *err)
 {
 	hm_store	*st = hm_responder_ca(a->r)->store;
-	hm_csr		*csr = NULL;
-	hm_names	*scope = NULL;
-	hm_err		 e;
 	char		 id[HM_TOKEN_ID_LEN + 1];
-	int		 rc;
+
+	if (rc == HM_E_EXISTS) {
+		/* Another request won the race: it is used now. */
+		snprintf(id, sizeof(id), "%s", a->rec.info.id);
+		hm_token_rec_clear(&a->rec);
+		if ((rc = st->ops->token_get(st, id, &a->rec, err)) == HM_OK)
+			rc = used(a, err);
+	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
+		rc = refuse(a, HM_ENROLL_R_SCOPE, e->msg, err);
+	else if (rc != HM_OK)
+		rc = refuse(a, HM_ENROLL_R_LATER, "the CA could not issue now",
+		    err) == HM_OK ? HM_OK : rc;
+	else if (err != NULL)
+		*err = *e;
+	return rc;
+}
+
+/*
+ * Steps 4 to 6 for a request that opened under its token's PSK: HM_OK
+ * with a->reply set (a refusal, or the stored reply to the same request
+ * again), or ISSUE with a->csr and a->scope set: step 7 is the caller's.
+ */
+#define ISSUE	1
+
+static int
+vet(struct answer *a, const unsigned char *der, size_t derlen, hm_err *err)
+{
+	hm_err	e;
+	int	rc;
 
 	if (a->rec.state == HM_TOKEN_USED)
 		return used(a, err);
@@ -236,66 +262,43 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 	if (a->rec.info.expires_at <= time(NULL))
 		return refuse(a, HM_ENROLL_R_EXPIRED, "this token expired",
 		    err);
-	if (hm_csr_parse(der, derlen, &csr, &e) != HM_OK) {
-		rc = refuse(a, HM_ENROLL_R_CSR, e.msg, err);
-		goto out;
-	}
-	if ((rc = scope_names(&a->rec.info, &scope, err)) != HM_OK)
-		goto out;
-	if (!in_scope(csr, &a->rec.info, scope)) {
-		rc = refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "
+	if (hm_csr_parse(der, derlen, &a->csr, &e) != HM_OK)
+		return refuse(a, HM_ENROLL_R_CSR, e.msg, err);
+	if ((rc = scope_names(&a->rec.info, &a->scope, err)) != HM_OK)
+		return rc;
+	if (!in_scope(a->csr, &a->rec.info, a->scope))
+		return refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "
 		    "this token does not cover", err);
-		goto out;
-	}
-	rc = issue(a, csr, scope, &e);
-	if (rc == HM_E_EXISTS) {
-		/* Another request won the race: it is used now. */
-		snprintf(id, sizeof(id), "%s", a->rec.info.id);
-		hm_token_rec_clear(&a->rec);
-		if ((rc = st->ops->token_get(st, id, &a->rec, err)) == HM_OK)
-			rc = used(a, err);
-	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
-		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
-	else if (rc != HM_OK)
-		rc = refuse(a, HM_ENROLL_R_LATER, "the CA could not issue now",
-		    err) == HM_OK ? HM_OK : rc;
-	else if (err != NULL)
-		*err = e;
- out:
-	hm_names_free(scope);
-	hm_csr_free(csr);
-	return rc;
+	return ISSUE;
 }
 
-int
-hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
-    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+/*
+ * Steps 1 to 6 for job j: HM_OK with the answer in j (j->http, and
+ * a->reply for a 200), ISSUE when step 7 is next, or an error.
+ */
+static int
+open_job(struct answer *a, hm_enroll_job *j, hm_err *err)
 {
-	struct answer	 a;
-	hm_store	*st = hm_responder_ca(r)->store;
+	hm_store	*st = hm_responder_ca(a->r)->store;
 	unsigned char	*csr = NULL;
 	size_t		 csrlen;
 	char		 id[HM_TOKEN_ID_LEN + 1];
 	int		 rc, known, opened;
 
-	memset(&a, 0, sizeof(a));
-	a.r = r;
-	*reply = NULL;
-	*replylen = 0;
-	if ((rc = hm_enroll_req_parse(req, len, &a.h, err)) != HM_OK) {
-		*http = rc == HM_E_TOOBIG ? 413 : 400;
+	if ((rc = hm_enroll_req_parse(j->req, j->len, &a->h, err)) != HM_OK) {
+		j->http = rc == HM_E_TOOBIG ? 413 : 400;
 		return HM_OK;
 	}
-	hm_token_id_hex(a.h.id, id);
-	rc = st->ops->token_get(st, id, &a.rec, err);
+	hm_token_id_hex(a->h.id, id);
+	rc = st->ops->token_get(st, id, &a->rec, err);
 	if (rc != HM_OK && rc != HM_E_NOTFOUND)
 		return rc;
-	known = rc == HM_OK && a.rec.has_psk;
+	known = rc == HM_OK && a->rec.has_psk;
 	/* Unknown or wiped: the same work, with a key that opens nothing. */
-	rc = hm_enroll_req_open(&a.h, req, len, known ? a.rec.psk : dummy_psk,
-	    &csr, &csrlen, err);
+	rc = hm_enroll_req_open(&a->h, j->req, j->len, known ? a->rec.psk :
+	    dummy_psk, &csr, &csrlen, err);
 	if (!known || rc == HM_E_SIGNATURE) {
-		*http = 403;
+		j->http = 403;
 		hm_seterr(err, HM_E_REFUSED, "token %s: %s", id, known ?
 		    "bad tag" : "unknown");
 		rc = HM_OK;
@@ -304,24 +307,183 @@ hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
 	if (rc != HM_OK && rc != HM_E_INVALID)
 		goto out;
 	opened = rc;
-	if ((rc = hm_enroll_hash(req, len, a.hash, err)) != HM_OK)
+	if ((rc = hm_enroll_hash(j->req, j->len, a->hash, err)) != HM_OK)
 		goto out;
+	j->http = 200;
 	/* Authentic, but not as section 1.5 says: a sealed refusal. */
 	if (opened == HM_E_INVALID)
-		rc = refuse(&a, HM_ENROLL_R_MALFORMED, "the request's "
+		rc = refuse(a, HM_ENROLL_R_MALFORMED, "the request's "
 		    "plaintext does not follow the protocol", err);
 	else
-		rc = answer_open(&a, csr, csrlen, err);
-	if (rc != HM_OK)
-		goto out;
-	*http = 200;
-	*reply = a.reply;
-	*replylen = a.replylen;
-	a.reply = NULL;
+		rc = vet(a, csr, csrlen, err);
  out:
 	free(csr);
-	free(a.reply);
-	hm_token_rec_clear(&a.rec);
-	OPENSSL_cleanse(&a.h, sizeof(a.h));
 	return rc;
+}
+
+static void
+answer_clear(struct answer *a)
+{
+	free(a->reply);
+	a->reply = NULL;
+	hm_names_free(a->scope);
+	a->scope = NULL;
+	hm_csr_free(a->csr);
+	a->csr = NULL;
+	hm_token_rec_clear(&a->rec);
+	OPENSSL_cleanse(&a->h, sizeof(a->h));
+}
+
+/* Job j is answered: rc, the log line e, the reply taken from a. */
+static void
+job_done(hm_enroll_job *j, struct answer *a, int rc, const hm_err *e)
+{
+	j->rc = rc;
+	j->err = *e;
+	if (rc == HM_OK && j->http == 200) {
+		j->reply = a->reply;
+		j->replylen = a->replylen;
+		a->reply = NULL;
+	} else if (rc != HM_OK)
+		j->http = 500;
+	answer_clear(a);
+	a->done = 1;
+}
+
+/*
+ * Step 7 for the candidates of a round, in one transaction: each in a
+ * savepoint of its own, so that one that fails leaves nothing and the
+ * others stand; nothing is answered before the commit.
+ */
+static void
+issue_round(hm_responder *r, struct answer *as, hm_enroll_job *jobs,
+    size_t n)
+{
+	hm_store	*st = hm_responder_ca(r)->store;
+	hm_err		 e, e2;
+	size_t		 i;
+	int		 rc, txrc;
+
+	memset(&e, 0, sizeof(e));
+	txrc = st->ops->begin(st, &e);
+	for (i = 0; i < n; i++) {
+		if (as[i].done || !as[i].cand)
+			continue;
+		memset(&as[i].ierr, 0, sizeof(as[i].ierr));
+		if ((rc = txrc) == HM_OK &&
+		    (rc = st->ops->savepoint(st, &as[i].ierr)) == HM_OK) {
+			rc = issue_in_tx(&as[i], &as[i].ierr);
+			if (rc != HM_OK)
+				st->ops->rollback_to(st);
+			else if ((rc = st->ops->release(st, &as[i].ierr)) !=
+			    HM_OK) {
+				free(as[i].reply);
+				as[i].reply = NULL;
+			}
+		} else if (rc != HM_OK && txrc != HM_OK)
+			as[i].ierr = e;
+		as[i].irc = rc;
+	}
+	if (txrc == HM_OK && (txrc = st->ops->commit(st, &e)) != HM_OK) {
+		/* Nothing stands: no issued reply may leave. */
+		st->ops->rollback(st);
+		for (i = 0; i < n; i++)
+			if (!as[i].done && as[i].cand &&
+			    as[i].irc == HM_OK) {
+				free(as[i].reply);
+				as[i].reply = NULL;
+				as[i].irc = txrc;
+				as[i].ierr = e;
+			}
+	}
+	for (i = 0; i < n; i++) {
+		if (as[i].done || !as[i].cand)
+			continue;
+		memset(&e2, 0, sizeof(e2));
+		rc = issued_or_refused(&as[i], as[i].irc, &as[i].ierr, &e2);
+		job_done(&jobs[i], &as[i], rc, &e2);
+	}
+}
+
+int
+hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs, size_t n,
+    hm_err *err)
+{
+	struct answer	*as;
+	hm_err		 e;
+	size_t		 i, k, left = n, round;
+	int		 rc;
+
+	if ((as = calloc(n > 0 ? n : 1, sizeof(*as))) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		jobs[i].reply = NULL;
+		jobs[i].replylen = 0;
+		jobs[i].http = 0;
+		as[i].r = r;
+	}
+	/*
+	 * Rounds: in each, a request whose token an earlier request of the
+	 * round is about to use waits for the next, where it finds the
+	 * token used (the stored reply if it is the same request, else a
+	 * refusal), as if the requests came one after the other.  The first
+	 * request left is always answered: at most n rounds.
+	 */
+	for (round = 0; left > 0 && round < n; round++) {
+		for (i = 0; i < n; i++) {
+			if (as[i].done)
+				continue;
+			as[i].cand = as[i].wait = 0;
+			if (hm_enroll_req_parse(jobs[i].req, jobs[i].len,
+			    &as[i].h, NULL) == HM_OK)
+				for (k = 0; k < i; k++)
+					if (!as[k].done && (as[k].cand ||
+					    as[k].wait) &&
+					    memcmp(as[k].h.id, as[i].h.id,
+					    sizeof(as[i].h.id)) == 0)
+						as[i].wait = 1;
+			if (as[i].wait)
+				continue;
+			memset(&e, 0, sizeof(e));
+			if ((rc = open_job(&as[i], &jobs[i], &e)) == ISSUE)
+				as[i].cand = 1;
+			else {
+				job_done(&jobs[i], &as[i], rc, &e);
+				left--;
+			}
+		}
+		for (i = 0; i < n; i++)
+			if (!as[i].done && as[i].cand)
+				left--;
+		issue_round(r, as, jobs, n);
+	}
+	for (i = 0; i < n; i++)
+		answer_clear(&as[i]);
+	free(as);
+	return left == 0 ? HM_OK : hm_seterr(err, HM_E_INTERNAL,
+	    "enrollment: requests left unanswered");
+}
+
+int
+hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
+    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+{
+	hm_enroll_job	j;
+	int		rc;
+
+	*reply = NULL;
+	*replylen = 0;
+	memset(&j, 0, sizeof(j));
+	j.req = req;
+	j.len = len;
+	if ((rc = hm_enroll_answer_batch(r, &j, 1, err)) != HM_OK)
+		return rc;
+	if (err != NULL)
+		*err = j.err;
+	if (j.rc != HM_OK)
+		return j.rc;
+	*reply = j.reply;
+	*replylen = j.replylen;
+	*http = j.http;
+	return HM_OK;
 }

@@ -193,6 +193,13 @@ struct hm_store_ops {
 	int	(*begin)(hm_store *, hm_err *);
 	int	(*commit)(hm_store *, hm_err *);
 	void	(*rollback)(hm_store *);
+	/*
+	 * Inside a transaction: mark, then either keep what was done since
+	 * (release) or undo it (rollback_to, which releases too).
+	 */
+	int	(*savepoint)(hm_store *, hm_err *);
+	int	(*release)(hm_store *, hm_err *);
+	void	(*rollback_to)(hm_store *);
 	/* HM_E_EXISTS when the serial is taken. */
 	int	(*cert_insert)(hm_store *, const hm_cert_rec *, hm_err *);
 	/* der: malloc'd copy, or NULL when derp is NULL */

@@ -43,11 +43,20 @@
 #define FAIL_SLOTS	1024		/* sources remembered */
 #define FAIL_MAX	20		/* failed enrollments a minute */
 #define FAIL_WINDOW	60
+#define ENROLL_BATCH	64		/* requests in one transaction */
+#define ENROLL_WAIT_US	1000		/* the longest one is parked */
 
 struct fail_slot {
 	char		 peer[64];
 	time_t		 since;
 	unsigned	 n;
+};
+
+/* A POST /enroll waiting for its batch's transaction. */
+struct parked {
+	struct evhttp_request	*req;
+	struct timespec		 t0;
+	char			 peer[64];
 };
 
 struct server {
@@ -60,6 +69,10 @@ struct server {
 	size_t			 max_conns;
 	int			 paused;
 	struct fail_slot	 fails[FAIL_SLOTS];
+	struct event		*flush;		/* the parked ones' time is up */
+	struct parked		 park[ENROLL_BATCH];
+	hm_enroll_job		 jobs[ENROLL_BATCH];
+	size_t			 nparked;
 };
 
 /* What a request handler decided, for the reply and the log line. */
@@ -440,62 +453,127 @@ fail_slot(struct server *sv, const char *peer, int create)
 	return old;
 }
 
+/* The reply to job j: the sealed reply, or the bare HTTP error. */
 static void
-enroll_post(struct server *sv, struct evhttp_request *req,
-    unsigned char **resp, struct reply *rp)
+enroll_reply(const hm_enroll_job *j, struct reply *rp)
 {
-	static char		 note[HM_ERR_MSG_MAX];
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct fail_slot	*f;
-	unsigned char		*body;
-	size_t			 len, rlen;
-	const char		*who;
-	char			*peer = NULL;
-	ev_uint16_t		 port;
-	hm_err			 err;
-	int			 http;
-
-	if (evcon != NULL)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-	who = peer != NULL ? peer : "-";
-	if ((f = fail_slot(sv, who, 0)) != NULL && f->n >= FAIL_MAX) {
-		text(rp, 429, "Too Many Requests", "too many failures; wait a "
-		    "minute\n");
-		return;
-	}
-	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
-	    &len) != 0)
-		return;
-	memset(&err, 0, sizeof(err));
-	if (hm_enroll_answer(sv->r, body, len, resp, &rlen, &http, &err) !=
-	    HM_OK) {
-		(void)failx("enroll: %s", err.msg);
-		text(rp, 500, "Internal Server Error", "no answer now\n");
-		return;
-	}
-	snprintf(note, sizeof(note), "%s", err.msg);
-	rp->note = note;
-	switch (http) {
+	rp->note = j->err.msg;
+	switch (j->http) {
 	case 200:
 		rp->status = 200;
 		rp->reason = "OK";
 		rp->ctype = "application/x-hallmark-enroll";
-		rp->body = *resp;
-		rp->len = rlen;
-		return;
+		rp->body = j->reply;
+		rp->len = j->replylen;
+		break;
 	case 413:
 		text(rp, 413, "Payload Too Large", "request too large\n");
 		break;
 	case 400:
 		text(rp, 400, "Bad Request", "not an enrollment request\n");
 		break;
-	default:
+	case 403:
 		/* The one answer for an unknown token and a bad tag. */
 		text(rp, 403, "Forbidden", "refused\n");
 		break;
+	default:
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+		break;
 	}
-	if ((f = fail_slot(sv, who, 1)) != NULL)
-		f->n++;
+}
+
+/*
+ * Answer every parked request, their issuances in one transaction (group
+ * commit: one fsync for the batch, and no reply before it).
+ */
+static void
+enroll_flush(struct server *sv)
+{
+	struct reply	 rp;
+	struct fail_slot *f;
+	hm_enroll_job	*j;
+	hm_err		 err;
+	size_t		 i, n = sv->nparked;
+
+	evtimer_del(sv->flush);
+	if (n == 0)
+		return;
+	memset(&err, 0, sizeof(err));
+	if (hm_enroll_answer_batch(sv->r, sv->jobs, n, &err) != HM_OK) {
+		(void)failx("enroll: %s", err.msg);
+		for (i = 0; i < n; i++) {
+			sv->jobs[i].http = 500;
+			sv->jobs[i].rc = HM_E_NOMEM;
+			sv->jobs[i].err = err;
+		}
+	}
+	sv->nparked = 0;
+	for (i = 0; i < n; i++) {
+		j = &sv->jobs[i];
+		if (j->rc != HM_OK)
+			(void)failx("enroll: %s", j->err.msg);
+		memset(&rp, 0, sizeof(rp));
+		enroll_reply(j, &rp);
+		send_reply(sv->park[i].req, &rp, &sv->park[i].t0);
+		free(j->reply);
+		j->reply = NULL;
+		if (j->http != 200 && j->http != 500 &&
+		    (f = fail_slot(sv, sv->park[i].peer, 1)) != NULL)
+			f->n++;
+	}
+}
+
+static void
+enroll_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	enroll_flush(arg);
+}
+
+/*
+ * POST /enroll: 0 when the request is parked for the next batch (its
+ * reply comes from enroll_flush), -1 with rp set to send now.  A batch
+ * waits ENROLL_WAIT_US at most from its first request, or until it has
+ * ENROLL_BATCH.
+ */
+static int
+enroll_post(struct server *sv, struct evhttp_request *req,
+    const struct timespec *t0, struct reply *rp)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct timeval		 tv = { 0, ENROLL_WAIT_US };
+	struct fail_slot	*f;
+	struct parked		*pk;
+	unsigned char		*body;
+	size_t			 len;
+	char			*peer = NULL;
+	ev_uint16_t		 port;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	if ((f = fail_slot(sv, peer != NULL ? peer : "-", 0)) != NULL &&
+	    f->n >= FAIL_MAX) {
+		text(rp, 429, "Too Many Requests", "too many failures; wait a "
+		    "minute\n");
+		return -1;
+	}
+	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
+	    &len) != 0)
+		return -1;
+	/* The body stays in req's input buffer until the reply. */
+	pk = &sv->park[sv->nparked];
+	pk->req = req;
+	pk->t0 = *t0;
+	snprintf(pk->peer, sizeof(pk->peer), "%s", peer != NULL ? peer : "-");
+	memset(&sv->jobs[sv->nparked], 0, sizeof(sv->jobs[0]));
+	sv->jobs[sv->nparked].req = body;
+	sv->jobs[sv->nparked].len = len;
+	if (++sv->nparked == ENROLL_BATCH)
+		enroll_flush(sv);
+	else if (sv->nparked == 1)
+		evtimer_add(sv->flush, &tv);
+	return 0;
 }
 
 /* GET /ocsp/ + the URL-encoded base64 of the DER request. */
@@ -573,10 +651,10 @@ handle(struct evhttp_request *req, void *arg)
 		else
 			not_allowed(&rp, "POST");
 	} else if (strcmp(path, "/enroll") == 0) {
-		if (post)
-			enroll_post(sv, req, &resp, &rp);
-		else
+		if (!post)
 			not_allowed(&rp, "POST");
+		else if (enroll_post(sv, req, &t0, &rp) == 0)
+			return;		/* answered with its batch */
 	} else if (strncmp(path, "/ocsp/", 6) == 0) {
 		if (get)
 			ocsp_get(sv, path + 6, &resp, &rp);
@@ -595,6 +673,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	(void)failx("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	enroll_flush(sv);
 	event_base_loopexit(sv->base, NULL);
 }
 
@@ -699,7 +778,8 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	    (sv.http[0] = http_new(&sv, o->timeout)) == NULL ||
 	    (sv.tls != NULL && (sv.http[1] = http_new(&sv, o->timeout)) ==
 	    NULL) ||
-	    (sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
+	    (sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL ||
+	    (sv.flush = evtimer_new(sv.base, enroll_timer, &sv)) == NULL) {
 		(void)failx("cannot set up the event loop");
 		goto out;
 	}
@@ -725,6 +805,10 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	rc = 0;
  out:
 	accept_sv = NULL;
+	if (sv.flush != NULL) {
+		enroll_flush(&sv);
+		event_free(sv.flush);
+	}
 	if (sv.resume != NULL)
 		event_free(sv.resume);
 	if (sigterm != NULL)

@@ -674,6 +674,31 @@ int		 hm_enroll_answer(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **reply, size_t *replylen,
 		    int *http, hm_err *err);
 
+/* One request of a batch and, once answered, what hm_enroll_answer says. */
+typedef struct hm_enroll_job {
+	const unsigned char	*req;		/* the body, borrowed */
+	size_t			 len;
+	unsigned char		*reply;		/* 200: the caller frees */
+	size_t			 replylen;
+	int			 http;		/* 500 when rc is not HM_OK */
+	int			 rc;		/* HM_OK, or memory, store */
+	hm_err			 err;		/* a line for the log */
+} hm_enroll_job;
+
+/*
+ * The answers to n requests, each what hm_enroll_answer would give had
+ * they come one after the other in this order, with every certificate
+ * they issue and every token they use up recorded in one store
+ * transaction (group commit): no reply is made before its commit, and a
+ * commit that fails turns every issuance of the batch into a refusal
+ * "try again later".  Of two requests with one token the first is
+ * answered first; the second then finds the token used (the first's
+ * very reply if it is the same request).  HM_OK unless memory fails;
+ * every job has its answer then, else none has.
+ */
+int		 hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs,
+		    size_t n, hm_err *err);
+
 /* ---- TLS --------------------------------------------------------------- */
 
 typedef struct hm_tls_params {
