@@ -26,7 +26,9 @@ struct answer {
 	/* A batch: step 7 to do, what it gave, what is answered. */
 	hm_csr			*csr;
 	hm_names		*scope;
-	int			 cand, wait, done, irc;
+	hm_cert			*cert;		/* signed, to record */
+	hm_cert_rec		 crec;
+	int			 cand, wait, redo, done, irc;
 	hm_err			 ierr;
 };
 
@@ -165,19 +167,16 @@ issued_pt(const hm_signer *s, const hm_cert *c, unsigned char **pt,
 }
 
 /*
- * Issue for csr under the token's scope and use the token up, inside the
- * caller's transaction: durable only when the caller commits.
- * HM_E_EXISTS: another request used it first; HM_E_POLICY and others: a
- * refusal to seal.  On failure nothing is kept in a.
+ * Step 7 up to the store: sign the certificate for csr under the token's
+ * scope and seal the reply; a->cert, a->crec and a->rec (the token's use)
+ * are then what batch_commit records.  On failure nothing is kept.
  */
 static int
-issue_in_tx(struct answer *a, hm_err *err)
+sign_and_seal(struct answer *a, hm_err *err)
 {
-	hm_store		*st = hm_responder_ca(a->r)->store;
 	hm_signer		*s;
 	hm_issue_req		 req;
 	hm_profile_id		 prof;
-	hm_cert			*c = NULL;
 	unsigned char		*pt = NULL;
 	size_t			 ptlen;
 	int			 rc;
@@ -192,29 +191,21 @@ issue_in_tx(struct answer *a, hm_err *err)
 	req.csr = a->csr;
 	req.cn = a->rec.info.name;
 	req.sans = a->scope;
-	if ((rc = hm_issue_in_tx(s, &req, &c, err)) != HM_OK ||
-	    (rc = issued_pt(s, c, &pt, &ptlen, err)) != HM_OK ||
-	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK)
-		goto fail;
+	if ((rc = hm_issue_sign(s, &req, &a->cert, &a->crec, err)) != HM_OK ||
+	    (rc = issued_pt(s, a->cert, &pt, &ptlen, err)) != HM_OK ||
+	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK) {
+		hm_cert_free(a->cert);
+		a->cert = NULL;
+		goto out;
+	}
 	a->rec.info.used_at = time(NULL);
 	snprintf(a->rec.info.serial, sizeof(a->rec.info.serial), "%s",
-	    hm_cert_serial(c));
+	    hm_cert_serial(a->cert));
 	memcpy(a->rec.req_hash, a->hash, sizeof(a->hash));
-	a->rec.reply = a->reply;
-	a->rec.replylen = a->replylen;
-	rc = st->ops->token_use(st, &a->rec, err);
-	a->rec.reply = NULL;
-	if (rc != HM_OK)
-		goto fail;
 	hm_seterr(err, HM_OK, "token %s: issued %s to CN=%s", a->rec.info.id,
-	    hm_cert_serial(c), a->rec.info.name);
-	goto out;
- fail:
-	free(a->reply);
-	a->reply = NULL;
+	    hm_cert_serial(a->cert), a->rec.info.name);
  out:
 	free(pt);
-	hm_cert_free(c);
 	return rc;
 }
 
@@ -326,6 +317,8 @@ answer_clear(struct answer *a)
 {
 	free(a->reply);
 	a->reply = NULL;
+	hm_cert_free(a->cert);
+	a->cert = NULL;
 	hm_names_free(a->scope);
 	a->scope = NULL;
 	hm_csr_free(a->csr);
@@ -347,121 +340,227 @@ job_done(hm_enroll_job *j, struct answer *a, int rc, const hm_err *e)
 	} else if (rc != HM_OK)
 		j->http = 500;
 	answer_clear(a);
-	a->done = 1;
+}
+
+struct hm_enroll_batch {
+	hm_responder	*r;
+	hm_enroll_job	*jobs;
+	size_t		 n;
+	struct answer	*as;
+};
+
+struct hm_enroll_writer {
+	hm_ca		*ca;		/* a store connection of its own */
+};
+
+int
+hm_enroll_writer_new(hm_responder *r, hm_enroll_writer **out, hm_err *err)
+{
+	hm_enroll_writer	*w;
+	int			 rc;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	if ((rc = hm_ca_open(hm_responder_ca(r)->dir, &w->ca, err)) != HM_OK) {
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return HM_OK;
+}
+
+void
+hm_enroll_writer_free(hm_enroll_writer *w)
+{
+	if (w == NULL)
+		return;
+	hm_ca_close(w->ca);
+	free(w);
+}
+
+int
+hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
+    hm_enroll_batch **out, hm_err *err)
+{
+	hm_enroll_batch	*b;
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, k;
+	int		 rc;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->as = calloc(n > 0 ? n : 1, sizeof(*b->as))) == NULL) {
+		free(b);
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	}
+	b->r = r;
+	b->jobs = jobs;
+	b->n = n;
+	for (i = 0; i < n; i++) {
+		a = &b->as[i];
+		a->r = r;
+		if (jobs[i].http != 0) {
+			a->done = 1;	/* answered in an earlier batch */
+			continue;
+		}
+		jobs[i].reply = NULL;
+		jobs[i].replylen = 0;
+		/*
+		 * A request whose token an earlier one of this batch is about
+		 * to use waits for a later batch, where it finds the token
+		 * used: as if the two came one after the other.
+		 */
+		if (hm_enroll_req_parse(jobs[i].req, jobs[i].len, &a->h,
+		    NULL) == HM_OK)
+			for (k = 0; k < i && !a->wait; k++)
+				a->wait = (b->as[k].cand || b->as[k].wait) &&
+				    memcmp(b->as[k].h.id, a->h.id,
+				    sizeof(a->h.id)) == 0;
+		if (a->wait)
+			continue;
+		memset(&e, 0, sizeof(e));
+		if ((rc = open_job(a, &jobs[i], &e)) != ISSUE) {
+			job_done(&jobs[i], a, rc, &e);
+			a->done = 1;
+			continue;
+		}
+		a->cand = 1;
+		memset(&a->ierr, 0, sizeof(a->ierr));
+		a->irc = sign_and_seal(a, &a->ierr);
+	}
+	*out = b;
+	return HM_OK;
 }
 
 /*
- * Step 7 for the candidates of a round, in one transaction: each in a
+ * Step 7 for the signed requests of b in one transaction, each in a
  * savepoint of its own, so that one that fails leaves nothing and the
- * others stand; nothing is answered before the commit.
+ * others stand.  When the commit fails, no issued reply may leave.
  */
-static void
-issue_round(hm_responder *r, struct answer *as, hm_enroll_job *jobs,
-    size_t n)
+void
+hm_enroll_batch_commit(hm_enroll_batch *b, hm_enroll_writer *w)
 {
-	hm_store	*st = hm_responder_ca(r)->store;
-	hm_err		 e, e2;
-	size_t		 i;
+	hm_store	*st = w != NULL ? w->ca->store :
+			    hm_responder_ca(b->r)->store;
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, todo = 0;
 	int		 rc, txrc;
 
+	for (i = 0; i < b->n; i++)
+		if (b->as[i].cand && b->as[i].irc == HM_OK)
+			todo++;
+	if (todo == 0)
+		return;
 	memset(&e, 0, sizeof(e));
 	txrc = st->ops->begin(st, &e);
-	for (i = 0; i < n; i++) {
-		if (as[i].done || !as[i].cand)
+	for (i = 0; i < b->n; i++) {
+		a = &b->as[i];
+		if (!a->cand || a->irc != HM_OK)
 			continue;
-		memset(&as[i].ierr, 0, sizeof(as[i].ierr));
-		if ((rc = txrc) == HM_OK &&
-		    (rc = st->ops->savepoint(st, &as[i].ierr)) == HM_OK) {
-			rc = issue_in_tx(&as[i], &as[i].ierr);
-			if (rc != HM_OK)
-				st->ops->rollback_to(st);
-			else if ((rc = st->ops->release(st, &as[i].ierr)) !=
-			    HM_OK) {
-				free(as[i].reply);
-				as[i].reply = NULL;
-			}
-		} else if (rc != HM_OK && txrc != HM_OK)
-			as[i].ierr = e;
-		as[i].irc = rc;
+		if (txrc != HM_OK) {
+			a->irc = txrc;
+			a->ierr = e;
+			continue;
+		}
+		if ((rc = st->ops->savepoint(st, &a->ierr)) != HM_OK) {
+			a->irc = rc;
+			continue;
+		}
+		rc = st->ops->cert_insert(st, &a->crec, &a->ierr);
+		/* A serial taken (2^-134): signed again in a later batch. */
+		if (rc == HM_E_EXISTS)
+			a->redo = 1;
+		if (rc == HM_OK) {
+			a->rec.reply = a->reply;
+			a->rec.replylen = a->replylen;
+			rc = st->ops->token_use(st, &a->rec, &a->ierr);
+			a->rec.reply = NULL;
+		}
+		if (rc == HM_OK)
+			rc = st->ops->release(st, &a->ierr);
+		else
+			st->ops->rollback_to(st);
+		if (rc != HM_OK)
+			a->irc = rc;
 	}
-	if (txrc == HM_OK && (txrc = st->ops->commit(st, &e)) != HM_OK) {
-		/* Nothing stands: no issued reply may leave. */
+	if (txrc != HM_OK)
+		return;
+	if ((txrc = st->ops->commit(st, &e)) != HM_OK) {
 		st->ops->rollback(st);
-		for (i = 0; i < n; i++)
-			if (!as[i].done && as[i].cand &&
-			    as[i].irc == HM_OK) {
-				free(as[i].reply);
-				as[i].reply = NULL;
-				as[i].irc = txrc;
-				as[i].ierr = e;
+		for (i = 0; i < b->n; i++)
+			if (b->as[i].cand && b->as[i].irc == HM_OK) {
+				b->as[i].irc = txrc;
+				b->as[i].ierr = e;
 			}
 	}
-	for (i = 0; i < n; i++) {
-		if (as[i].done || !as[i].cand)
+}
+
+int
+hm_enroll_batch_finish(hm_enroll_batch *b, size_t *left, hm_err *err)
+{
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, n = 0;
+	int		 rc;
+
+	for (i = 0; i < b->n; i++) {
+		a = &b->as[i];
+		if (a->done)
 			continue;
-		memset(&e2, 0, sizeof(e2));
-		rc = issued_or_refused(&as[i], as[i].irc, &as[i].ierr, &e2);
-		job_done(&jobs[i], &as[i], rc, &e2);
+		if (a->wait || a->redo) {
+			answer_clear(a);
+			n++;
+			continue;
+		}
+		/* Not recorded: the issued reply must not leave. */
+		if (a->irc != HM_OK) {
+			free(a->reply);
+			a->reply = NULL;
+		}
+		memset(&e, 0, sizeof(e));
+		rc = issued_or_refused(a, a->irc, &a->ierr, &e);
+		job_done(&b->jobs[i], a, rc, &e);
 	}
+	for (i = 0; i < b->n; i++)
+		answer_clear(&b->as[i]);
+	free(b->as);
+	free(b);
+	*left = n;
+	(void)err;
+	return HM_OK;
 }
 
 int
 hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs, size_t n,
     hm_err *err)
 {
-	struct answer	*as;
-	hm_err		 e;
-	size_t		 i, k, left = n, round;
+	hm_enroll_batch	*b;
+	size_t		 i, left = n, round;
 	int		 rc;
 
-	if ((as = calloc(n > 0 ? n : 1, sizeof(*as))) == NULL)
-		return hm_seterr(err, HM_E_NOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		jobs[i].reply = NULL;
-		jobs[i].replylen = 0;
-		jobs[i].http = 0;
-		as[i].r = r;
-	}
-	/*
-	 * Rounds: in each, a request whose token an earlier request of the
-	 * round is about to use waits for the next, where it finds the
-	 * token used (the stored reply if it is the same request, else a
-	 * refusal), as if the requests came one after the other.  The first
-	 * request left is always answered: at most n rounds.
-	 */
-	for (round = 0; left > 0 && round < n; round++) {
-		for (i = 0; i < n; i++) {
-			if (as[i].done)
-				continue;
-			as[i].cand = as[i].wait = 0;
-			if (hm_enroll_req_parse(jobs[i].req, jobs[i].len,
-			    &as[i].h, NULL) == HM_OK)
-				for (k = 0; k < i; k++)
-					if (!as[k].done && (as[k].cand ||
-					    as[k].wait) &&
-					    memcmp(as[k].h.id, as[i].h.id,
-					    sizeof(as[i].h.id)) == 0)
-						as[i].wait = 1;
-			if (as[i].wait)
-				continue;
-			memset(&e, 0, sizeof(e));
-			if ((rc = open_job(&as[i], &jobs[i], &e)) == ISSUE)
-				as[i].cand = 1;
-			else {
-				job_done(&jobs[i], &as[i], rc, &e);
-				left--;
-			}
-		}
-		for (i = 0; i < n; i++)
-			if (!as[i].done && as[i].cand)
-				left--;
-		issue_round(r, as, jobs, n);
-	}
 	for (i = 0; i < n; i++)
-		answer_clear(&as[i]);
-	free(as);
-	return left == 0 ? HM_OK : hm_seterr(err, HM_E_INTERNAL,
-	    "enrollment: requests left unanswered");
+		jobs[i].http = 0;
+	/*
+	 * The first request left is answered in each round, unless its
+	 * serial was taken (2^-134 a time): n + 4 rounds at most.
+	 */
+	for (round = 0; left > 0 && round < n + 4; round++) {
+		if ((rc = hm_enroll_batch_prepare(r, jobs, n, &b, err)) !=
+		    HM_OK)
+			return rc;
+		hm_enroll_batch_commit(b, NULL);
+		if ((rc = hm_enroll_batch_finish(b, &left, err)) != HM_OK)
+			return rc;
+	}
+	if (left == 0)
+		return HM_OK;
+	for (i = 0; i < n; i++) {
+		free(jobs[i].reply);
+		jobs[i].reply = NULL;
+	}
+	return hm_seterr(err, HM_E_INTERNAL, "enrollment: requests left "
+	    "unanswered");
 }
 
 int

@@ -5,7 +5,8 @@
  * finds the token used; the same request twice gets the same reply,
  * byte for byte; malformed and unknown requests in a batch get their own
  * answers; a commit that fails issues nothing and refuses every one
- * "later", and the tokens stay pending.
+ * "later", and the tokens stay pending; pipelined batches (the next
+ * signed before the last is committed) keep all of that.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,6 +304,85 @@ test_commit_fails(void **state)
 	cli_free(&b);
 }
 
+/*
+ * Pipelined, as serve does it: the second batch is signed before the
+ * first is committed, through a writer (a connection of its own), with
+ * the first's token again.  The second batch's copy of the request gets
+ * the first's reply; another request with that token finds it used.
+ */
+static void
+test_pipelined(void **state)
+{
+	struct cli		 a, a2, b;
+	hm_enroll_job		 j1[1], j2[3];
+	hm_enroll_batch		*b1, *b2;
+	hm_enroll_writer	*w;
+	hm_err			 err;
+	char			 ta[HM_TOKEN_LEN + 1], tb[HM_TOKEN_LEN + 1];
+	size_t			 left;
+	long			 n = certs();
+
+	(void)state;
+	HM_CHECK(hm_enroll_writer_new(resp, &w, &err), &err);
+	token("pipe-a", ta);
+	token("pipe-b", tb);
+	cli_new(&a, ta);
+	cli_new(&a2, ta);
+	cli_new(&b, tb);
+	job_of(&a, &j1[0]);
+	job_of(&a, &j2[0]);
+	job_of(&a2, &j2[1]);
+	job_of(&b, &j2[2]);
+	HM_CHECK(hm_enroll_batch_prepare(resp, j1, 1, &b1, &err), &err);
+	HM_CHECK(hm_enroll_batch_prepare(resp, j2, 3, &b2, &err), &err);
+	hm_enroll_batch_commit(b1, w);
+	hm_enroll_batch_commit(b2, w);
+	HM_CHECK(hm_enroll_batch_finish(b1, &left, &err), &err);
+	assert_int_equal(left, 0);
+	HM_CHECK(hm_enroll_batch_finish(b2, &left, &err), &err);
+	/* a2's waits for a's of its batch: answered in the next. */
+	assert_int_equal(left, 1);
+	assert_int_equal(j2[1].http, 0);
+	HM_CHECK(hm_enroll_batch_prepare(resp, j2, 3, &b2, &err), &err);
+	hm_enroll_batch_commit(b2, w);
+	HM_CHECK(hm_enroll_batch_finish(b2, &left, &err), &err);
+	assert_int_equal(left, 0);
+	assert_int_equal(outcome(&a, &j1[0]), -1);
+	assert_int_equal(j2[0].replylen, j1[0].replylen);
+	assert_memory_equal(j2[0].reply, j1[0].reply, j1[0].replylen);
+	assert_int_equal(outcome(&a2, &j2[1]), HM_ENROLL_R_USED);
+	assert_int_equal(outcome(&b, &j2[2]), -1);
+	assert_int_equal(certs(), n + 2);
+	jobs_free(j2, 3);
+	/* The same request twice in one batch: the copy waits, then gets
+	 * the first's reply. */
+	token("pipe-c", tb);
+	cli_free(&b);
+	cli_new(&b, tb);
+	job_of(&b, &j2[0]);
+	job_of(&b, &j2[1]);
+	HM_CHECK(hm_enroll_batch_prepare(resp, j2, 2, &b2, &err), &err);
+	hm_enroll_batch_commit(b2, w);
+	HM_CHECK(hm_enroll_batch_finish(b2, &left, &err), &err);
+	assert_int_equal(left, 1);
+	assert_int_equal(outcome(&b, &j2[0]), -1);
+	assert_int_equal(j2[1].http, 0);
+	assert_null(j2[1].reply);
+	HM_CHECK(hm_enroll_batch_prepare(resp, j2, 2, &b2, &err), &err);
+	hm_enroll_batch_commit(b2, w);
+	HM_CHECK(hm_enroll_batch_finish(b2, &left, &err), &err);
+	assert_int_equal(left, 0);
+	assert_int_equal(j2[1].replylen, j2[0].replylen);
+	assert_memory_equal(j2[1].reply, j2[0].reply, j2[0].replylen);
+	assert_int_equal(certs(), n + 3);
+	jobs_free(j1, 1);
+	jobs_free(j2, 2);
+	cli_free(&a);
+	cli_free(&a2);
+	cli_free(&b);
+	hm_enroll_writer_free(w);
+}
+
 int
 main(void)
 {
@@ -311,6 +391,7 @@ main(void)
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_commit_fails),
+		cmocka_unit_test(test_pipelined),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
