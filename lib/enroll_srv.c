@@ -382,7 +382,7 @@ int
 hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
     hm_enroll_batch **out, hm_err *err)
 {
-	hm_enroll_batch	*b;
+	hm_enroll_batch	*b = NULL;
 	struct answer	*a;
 	hm_err		 e;
 	size_t		 i, k;
@@ -535,7 +535,7 @@ int
 hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs, size_t n,
     hm_err *err)
 {
-	hm_enroll_batch	*b;
+	hm_enroll_batch	*b = NULL;
 	size_t		 i, left = n, round;
 	int		 rc;
 
