@@ -548,19 +548,23 @@ hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs, size_t n,
 	for (round = 0; left > 0 && round < n + 4; round++) {
 		if ((rc = hm_enroll_batch_prepare(r, jobs, n, &b, err)) !=
 		    HM_OK)
-			return rc;
+			goto out;
 		hm_enroll_batch_commit(b, NULL);
 		if ((rc = hm_enroll_batch_finish(b, &left, err)) != HM_OK)
-			return rc;
+			goto out;
 	}
 	if (left == 0)
 		return HM_OK;
+	rc = hm_seterr(err, HM_E_INTERNAL, "enrollment: requests left "
+	    "unanswered");
+ out:
+	/* None has an answer then. */
 	for (i = 0; i < n; i++) {
 		free(jobs[i].reply);
 		jobs[i].reply = NULL;
+		jobs[i].http = 0;
 	}
-	return hm_seterr(err, HM_E_INTERNAL, "enrollment: requests left "
-	    "unanswered");
+	return rc;
 }
 
 int

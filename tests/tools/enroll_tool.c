@@ -62,49 +62,58 @@ open_reply(char **argv)
 	struct hm_enroll_req	 h;
 	struct hm_enroll_reply	 r;
 	unsigned char		 id[HM_PSK_ID_LEN], psk[HM_PSK_LEN];
-	unsigned char		 hash[HM_ENROLL_HASH_LEN], *req, *rep;
+	unsigned char		 hash[HM_ENROLL_HASH_LEN], *req = NULL;
+	unsigned char		*rep = NULL;
 	const unsigned char	*p;
 	size_t			 reqlen, replen;
 	char			 serial[41];
-	X509			*x;
+	X509			*x = NULL;
 	hm_err			 err;
-	int			 rc;
+	int			 rc, ret;
 
+	memset(&r, 0, sizeof(r));
 	if (hm_token_parse(argv[1], id, psk, &err) != HM_OK ||
 	    hm_file_read(argv[2], HM_ENROLL_MAX, &req, &reqlen, &err) !=
 	    HM_OK ||
 	    hm_file_read(argv[3], HM_ENROLL_MAX + 1, &rep, &replen, &err) !=
 	    HM_OK ||
 	    hm_enroll_req_parse(req, reqlen, &h, &err) != HM_OK ||
-	    hm_enroll_hash(req, reqlen, hash, &err) != HM_OK)
-		return die(&err);
+	    hm_enroll_hash(req, reqlen, hash, &err) != HM_OK) {
+		ret = die(&err);
+		goto out;
+	}
 	rc = hm_enroll_rep_open(psk, id, h.nonce_c, hash, rep, replen, &r,
 	    &err);
 	if (rc == HM_E_SIGNATURE) {
 		printf("does not open: %s\n", err.msg);
-		return 2;
+		ret = 2;
+		goto out;
 	}
 	if (rc != HM_OK) {
 		printf("malformed: %s\n", err.msg);
-		return 3;
+		ret = 3;
+		goto out;
 	}
 	if (r.status != HM_ENROLL_ISSUED) {
 		printf("refused %u %s\n", r.code, r.msg);
-		hm_enroll_reply_clear(&r);
-		return 1;
+		ret = 1;
+		goto out;
 	}
 	p = r.cert.v;
 	if ((x = d2i_X509(NULL, &p, (long)r.cert.len)) == NULL ||
 	    hm_x509_serial_hex(x, serial) == -1) {
 		printf("malformed: the certificate\n");
-		return 3;
+		ret = 3;
+		goto out;
 	}
 	printf("issued %s\n", serial);
+	ret = 0;
+ out:
 	X509_free(x);
 	hm_enroll_reply_clear(&r);
 	free(req);
 	free(rep);
-	return 0;
+	return ret;
 }
 
 int
