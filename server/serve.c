@@ -1,8 +1,11 @@
 /*
  * The HTTP front-end of hallmark serve: GET /crl/NAME, OCSP by POST /ocsp
- * and GET /ocsp/BASE64 (RFC 6960 appendix A, RFC 5019), on libevent's
+ * and GET /ocsp/BASE64 (RFC 6960 appendix A, RFC 5019), enrollment by
+ * POST /enroll (docs/PROTOCOL.md, section 1), on libevent's
  * evhttp with every limit set: body and header sizes, a read timeout and
  * a maximum of connections.  The answers come from lib (hm_responder).
+ * POST /enroll is answered in batches: the event loop signs one while a
+ * second thread, the store writer, commits the one before.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
