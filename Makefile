@@ -28,6 +28,7 @@ bench:
 	build/release/bench-issue 3 100000 build/release/hallmark
 	build/release/bench-crl 100000 1000000
 	build/release/bench-ocsp 5 8 build/release/hallmark
+	build/release/bench-enroll 5 16 build/release/hallmark
 
 fuzz:
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} sh fuzz/run.sh

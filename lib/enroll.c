@@ -529,7 +529,7 @@ hm_enroll_rep_items(int status, const unsigned char *pt, size_t len,
 		{ TAG_MSG, 1, 1, 1, HM_ENROLL_MSG_MAX },
 	};
 	struct hm_enroll_item	 it[HM_ENROLL_CHAIN_MAX + 2];
-	size_t			 i, n;
+	size_t			 i, n = 0;	/* gcc -O3 can't see it set */
 	int			 rc;
 
 	switch (status) {

@@ -23,6 +23,13 @@ struct answer {
 	unsigned char		 hash[HM_ENROLL_HASH_LEN];
 	unsigned char		*reply;
 	size_t			 replylen;
+	/* A batch: step 7 to do, what it gave, what is answered. */
+	hm_csr			*csr;
+	hm_names		*scope;
+	hm_cert			*cert;		/* signed, to record */
+	hm_cert_rec		 crec;
+	int			 cand, wait, redo, done, irc;
+	hm_err			 ierr;
 };
 
 /* A sealed reply of status with plaintext pt into a->reply. */
@@ -165,19 +172,16 @@ issued_pt(const hm_signer *s, const hm_cert *c, unsigned char **pt,
 }
 
 /*
- * Issue for csr under the token's scope and use the token up, all in one
- * transaction.  HM_E_EXISTS: another request used it first (nothing
- * done); HM_E_POLICY and others: a refusal to seal.
+ * Step 7 up to the store: sign the certificate for csr under the token's
+ * scope and seal the reply; a->cert, a->crec and a->rec (the token's use)
+ * are then what batch_commit records.  On failure nothing is kept.
  */
 static int
-issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
-    hm_err *err)
+sign_and_seal(struct answer *a, hm_err *err)
 {
-	hm_store		*st = hm_responder_ca(a->r)->store;
 	hm_signer		*s;
 	hm_issue_req		 req;
 	hm_profile_id		 prof;
-	hm_cert			*c = NULL;
 	unsigned char		*pt = NULL;
 	size_t			 ptlen;
 	int			 rc;
@@ -189,70 +193,34 @@ issue(struct answer *a, const hm_csr *csr, const hm_names *scope,
 		return rc;
 	memset(&req, 0, sizeof(req));
 	req.profile = prof;
-	req.csr = csr;
+	req.csr = a->csr;
 	req.cn = a->rec.info.name;
-	req.sans = scope;
-	if ((rc = st->ops->begin(st, err)) != HM_OK)
-		return rc;
-	if ((rc = hm_issue_in_tx(s, &req, &c, err)) != HM_OK ||
-	    (rc = issued_pt(s, c, &pt, &ptlen, err)) != HM_OK ||
-	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK)
-		goto rollback;
+	req.sans = a->scope;
+	if ((rc = hm_issue_sign(s, &req, &a->cert, &a->crec, err)) != HM_OK ||
+	    (rc = issued_pt(s, a->cert, &pt, &ptlen, err)) != HM_OK ||
+	    (rc = seal(a, HM_ENROLL_ISSUED, pt, ptlen, err)) != HM_OK) {
+		hm_cert_free(a->cert);
+		a->cert = NULL;
+		goto out;
+	}
 	a->rec.info.used_at = time(NULL);
 	snprintf(a->rec.info.serial, sizeof(a->rec.info.serial), "%s",
-	    hm_cert_serial(c));
+	    hm_cert_serial(a->cert));
 	memcpy(a->rec.req_hash, a->hash, sizeof(a->hash));
-	a->rec.reply = a->reply;
-	a->rec.replylen = a->replylen;
-	rc = st->ops->token_use(st, &a->rec, err);
-	a->rec.reply = NULL;
-	if (rc != HM_OK || (rc = st->ops->commit(st, err)) != HM_OK)
-		goto rollback;
 	hm_seterr(err, HM_OK, "token %s: issued %s to CN=%s", a->rec.info.id,
-	    hm_cert_serial(c), a->rec.info.name);
-	goto out;
- rollback:
-	st->ops->rollback(st);
-	free(a->reply);
-	a->reply = NULL;
+	    hm_cert_serial(a->cert), a->rec.info.name);
  out:
 	free(pt);
-	hm_cert_free(c);
 	return rc;
 }
 
-/* Steps 4 to 7 for a request that opened under its token's PSK. */
+/* What became of an issuance (rc, e): the answer to send. */
 static int
-answer_open(struct answer *a, const unsigned char *der, size_t derlen,
-    hm_err *err)
+issued_or_refused(struct answer *a, int rc, const hm_err *e, hm_err *err)
 {
 	hm_store	*st = hm_responder_ca(a->r)->store;
-	hm_csr		*csr = NULL;
-	hm_names	*scope = NULL;
-	hm_err		 e;
 	char		 id[HM_TOKEN_ID_LEN + 1];
-	int		 rc;
 
-	if (a->rec.state == HM_TOKEN_USED)
-		return used(a, err);
-	if (a->rec.state == HM_TOKEN_REVOKED)
-		return refuse(a, HM_ENROLL_R_REVOKED, "this token was revoked",
-		    err);
-	if (a->rec.info.expires_at <= time(NULL))
-		return refuse(a, HM_ENROLL_R_EXPIRED, "this token expired",
-		    err);
-	if (hm_csr_parse(der, derlen, &csr, &e) != HM_OK) {
-		rc = refuse(a, HM_ENROLL_R_CSR, e.msg, err);
-		goto out;
-	}
-	if ((rc = scope_names(&a->rec.info, &scope, err)) != HM_OK)
-		goto out;
-	if (!in_scope(csr, &a->rec.info, scope)) {
-		rc = refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "
-		    "this token does not cover", err);
-		goto out;
-	}
-	rc = issue(a, csr, scope, &e);
 	if (rc == HM_E_EXISTS) {
 		/*
 		 * Another request won the race (it is used now), or the
@@ -262,54 +230,80 @@ answer_open(struct answer *a, const unsigned char *der, size_t derlen,
 		snprintf(id, sizeof(id), "%s", a->rec.info.id);
 		hm_token_rec_clear(&a->rec);
 		if ((rc = st->ops->token_get(st, id, &a->rec, err)) != HM_OK)
-			goto out;
+			return rc;
 		if (a->rec.state == HM_TOKEN_REVOKED)
 			rc = refuse(a, HM_ENROLL_R_REVOKED, "this token was "
 			    "revoked", err);
 		else
 			rc = used(a, err);
 	} else if (rc == HM_E_POLICY || rc == HM_E_INVALID)
-		rc = refuse(a, HM_ENROLL_R_SCOPE, e.msg, err);
+		rc = refuse(a, HM_ENROLL_R_SCOPE, e->msg, err);
 	else if (rc != HM_OK)
 		rc = refuse(a, HM_ENROLL_R_LATER, "the CA could not issue now",
 		    err) == HM_OK ? HM_OK : rc;
 	else if (err != NULL)
-		*err = e;
- out:
-	hm_names_free(scope);
-	hm_csr_free(csr);
+		*err = *e;
 	return rc;
 }
 
-int
-hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
-    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+/*
+ * Steps 4 to 6 for a request that opened under its token's PSK: HM_OK
+ * with a->reply set (a refusal, or the stored reply to the same request
+ * again), or ISSUE with a->csr and a->scope set: step 7 is the caller's.
+ */
+#define ISSUE	1
+
+static int
+vet(struct answer *a, const unsigned char *der, size_t derlen, hm_err *err)
 {
-	struct answer	 a;
-	hm_store	*st = hm_responder_ca(r)->store;
+	hm_err	e;
+	int	rc;
+
+	if (a->rec.state == HM_TOKEN_USED)
+		return used(a, err);
+	if (a->rec.state == HM_TOKEN_REVOKED)
+		return refuse(a, HM_ENROLL_R_REVOKED, "this token was revoked",
+		    err);
+	if (a->rec.info.expires_at <= time(NULL))
+		return refuse(a, HM_ENROLL_R_EXPIRED, "this token expired",
+		    err);
+	if (hm_csr_parse(der, derlen, &a->csr, &e) != HM_OK)
+		return refuse(a, HM_ENROLL_R_CSR, e.msg, err);
+	if ((rc = scope_names(&a->rec.info, &a->scope, err)) != HM_OK)
+		return rc;
+	if (!in_scope(a->csr, &a->rec.info, a->scope))
+		return refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "
+		    "this token does not cover", err);
+	return ISSUE;
+}
+
+/*
+ * Steps 1 to 6 for job j: HM_OK with the answer in j (j->http, and
+ * a->reply for a 200), ISSUE when step 7 is next, or an error.
+ */
+static int
+open_job(struct answer *a, hm_enroll_job *j, hm_err *err)
+{
+	hm_store	*st = hm_responder_ca(a->r)->store;
 	unsigned char	*csr = NULL;
 	size_t		 csrlen;
 	char		 id[HM_TOKEN_ID_LEN + 1];
 	int		 rc, known, opened;
 
-	memset(&a, 0, sizeof(a));
-	a.r = r;
-	*reply = NULL;
-	*replylen = 0;
-	if ((rc = hm_enroll_req_parse(req, len, &a.h, err)) != HM_OK) {
-		*http = rc == HM_E_TOOBIG ? 413 : 400;
+	if ((rc = hm_enroll_req_parse(j->req, j->len, &a->h, err)) != HM_OK) {
+		j->http = rc == HM_E_TOOBIG ? 413 : 400;
 		return HM_OK;
 	}
-	hm_token_id_hex(a.h.id, id);
-	rc = st->ops->token_get(st, id, &a.rec, err);
+	hm_token_id_hex(a->h.id, id);
+	rc = st->ops->token_get(st, id, &a->rec, err);
 	if (rc != HM_OK && rc != HM_E_NOTFOUND)
 		return rc;
-	known = rc == HM_OK && a.rec.has_psk;
+	known = rc == HM_OK && a->rec.has_psk;
 	/* Unknown or wiped: the same work, with a key that opens nothing. */
-	rc = hm_enroll_req_open(&a.h, req, len, known ? a.rec.psk : dummy_psk,
-	    &csr, &csrlen, err);
+	rc = hm_enroll_req_open(&a->h, j->req, j->len, known ? a->rec.psk :
+	    dummy_psk, &csr, &csrlen, err);
 	if (!known || rc == HM_E_SIGNATURE) {
-		*http = 403;
+		j->http = 403;
 		hm_seterr(err, HM_E_REFUSED, "token %s: %s", id, known ?
 		    "bad tag" : "unknown");
 		rc = HM_OK;
@@ -318,24 +312,295 @@ hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
 	if (rc != HM_OK && rc != HM_E_INVALID)
 		goto out;
 	opened = rc;
-	if ((rc = hm_enroll_hash(req, len, a.hash, err)) != HM_OK)
+	if ((rc = hm_enroll_hash(j->req, j->len, a->hash, err)) != HM_OK)
 		goto out;
+	j->http = 200;
 	/* Authentic, but not as section 1.5 says: a sealed refusal. */
 	if (opened == HM_E_INVALID)
-		rc = refuse(&a, HM_ENROLL_R_MALFORMED, "the request's "
+		rc = refuse(a, HM_ENROLL_R_MALFORMED, "the request's "
 		    "plaintext does not follow the protocol", err);
 	else
-		rc = answer_open(&a, csr, csrlen, err);
-	if (rc != HM_OK)
-		goto out;
-	*http = 200;
-	*reply = a.reply;
-	*replylen = a.replylen;
-	a.reply = NULL;
+		rc = vet(a, csr, csrlen, err);
  out:
 	free(csr);
-	free(a.reply);
-	hm_token_rec_clear(&a.rec);
-	OPENSSL_cleanse(&a.h, sizeof(a.h));
 	return rc;
+}
+
+static void
+answer_clear(struct answer *a)
+{
+	free(a->reply);
+	a->reply = NULL;
+	hm_cert_free(a->cert);
+	a->cert = NULL;
+	hm_names_free(a->scope);
+	a->scope = NULL;
+	hm_csr_free(a->csr);
+	a->csr = NULL;
+	hm_token_rec_clear(&a->rec);
+	OPENSSL_cleanse(&a->h, sizeof(a->h));
+}
+
+/* Job j is answered: rc, the log line e, the reply taken from a. */
+static void
+job_done(hm_enroll_job *j, struct answer *a, int rc, const hm_err *e)
+{
+	j->rc = rc;
+	j->err = *e;
+	if (rc == HM_OK && j->http == 200) {
+		j->reply = a->reply;
+		j->replylen = a->replylen;
+		a->reply = NULL;
+	} else if (rc != HM_OK)
+		j->http = 500;
+	answer_clear(a);
+}
+
+struct hm_enroll_batch {
+	hm_responder	*r;
+	hm_enroll_job	*jobs;
+	size_t		 n;
+	struct answer	*as;
+};
+
+struct hm_enroll_writer {
+	hm_ca		*ca;		/* a store connection of its own */
+};
+
+int
+hm_enroll_writer_new(hm_responder *r, hm_enroll_writer **out, hm_err *err)
+{
+	hm_enroll_writer	*w;
+	int			 rc;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	if ((rc = hm_ca_open(hm_responder_ca(r)->dir, &w->ca, err)) != HM_OK) {
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return HM_OK;
+}
+
+void
+hm_enroll_writer_free(hm_enroll_writer *w)
+{
+	if (w == NULL)
+		return;
+	hm_ca_close(w->ca);
+	free(w);
+}
+
+int
+hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
+    hm_enroll_batch **out, hm_err *err)
+{
+	hm_enroll_batch	*b = NULL;
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, k;
+	int		 rc;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->as = calloc(n > 0 ? n : 1, sizeof(*b->as))) == NULL) {
+		free(b);
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	}
+	b->r = r;
+	b->jobs = jobs;
+	b->n = n;
+	for (i = 0; i < n; i++) {
+		a = &b->as[i];
+		a->r = r;
+		if (jobs[i].http != 0) {
+			a->done = 1;	/* answered in an earlier batch */
+			continue;
+		}
+		jobs[i].reply = NULL;
+		jobs[i].replylen = 0;
+		/*
+		 * A request whose token an earlier one of this batch is about
+		 * to use waits for a later batch, where it finds the token
+		 * used: as if the two came one after the other.
+		 */
+		if (hm_enroll_req_parse(jobs[i].req, jobs[i].len, &a->h,
+		    NULL) == HM_OK)
+			for (k = 0; k < i && !a->wait; k++)
+				a->wait = (b->as[k].cand || b->as[k].wait) &&
+				    memcmp(b->as[k].h.id, a->h.id,
+				    sizeof(a->h.id)) == 0;
+		if (a->wait)
+			continue;
+		memset(&e, 0, sizeof(e));
+		if ((rc = open_job(a, &jobs[i], &e)) != ISSUE) {
+			job_done(&jobs[i], a, rc, &e);
+			a->done = 1;
+			continue;
+		}
+		a->cand = 1;
+		memset(&a->ierr, 0, sizeof(a->ierr));
+		a->irc = sign_and_seal(a, &a->ierr);
+	}
+	*out = b;
+	return HM_OK;
+}
+
+/*
+ * Step 7 for the signed requests of b in one transaction, each in a
+ * savepoint of its own, so that one that fails leaves nothing and the
+ * others stand.  When the commit fails, no issued reply may leave.
+ */
+void
+hm_enroll_batch_commit(hm_enroll_batch *b, hm_enroll_writer *w)
+{
+	hm_store	*st = w != NULL ? w->ca->store :
+			    hm_responder_ca(b->r)->store;
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, todo = 0;
+	int		 rc, txrc;
+
+	for (i = 0; i < b->n; i++)
+		if (b->as[i].cand && b->as[i].irc == HM_OK)
+			todo++;
+	if (todo == 0)
+		return;
+	memset(&e, 0, sizeof(e));
+	txrc = st->ops->begin(st, &e);
+	for (i = 0; i < b->n; i++) {
+		a = &b->as[i];
+		if (!a->cand || a->irc != HM_OK)
+			continue;
+		if (txrc != HM_OK) {
+			a->irc = txrc;
+			a->ierr = e;
+			continue;
+		}
+		if ((rc = st->ops->savepoint(st, &a->ierr)) != HM_OK) {
+			a->irc = rc;
+			continue;
+		}
+		rc = st->ops->cert_insert(st, &a->crec, &a->ierr);
+		/* A serial taken (2^-134): signed again in a later batch. */
+		if (rc == HM_E_EXISTS)
+			a->redo = 1;
+		if (rc == HM_OK) {
+			a->rec.reply = a->reply;
+			a->rec.replylen = a->replylen;
+			rc = st->ops->token_use(st, &a->rec, &a->ierr);
+			a->rec.reply = NULL;
+		}
+		if (rc == HM_OK)
+			rc = st->ops->release(st, &a->ierr);
+		else
+			st->ops->rollback_to(st);
+		if (rc != HM_OK)
+			a->irc = rc;
+	}
+	if (txrc != HM_OK)
+		return;
+	if ((txrc = st->ops->commit(st, &e)) != HM_OK) {
+		st->ops->rollback(st);
+		for (i = 0; i < b->n; i++)
+			if (b->as[i].cand && b->as[i].irc == HM_OK) {
+				b->as[i].irc = txrc;
+				b->as[i].ierr = e;
+			}
+	}
+}
+
+int
+hm_enroll_batch_finish(hm_enroll_batch *b, size_t *left, hm_err *err)
+{
+	struct answer	*a;
+	hm_err		 e;
+	size_t		 i, n = 0;
+	int		 rc;
+
+	for (i = 0; i < b->n; i++) {
+		a = &b->as[i];
+		if (a->done)
+			continue;
+		if (a->wait || a->redo) {
+			answer_clear(a);
+			n++;
+			continue;
+		}
+		/* Not recorded: the issued reply must not leave. */
+		if (a->irc != HM_OK) {
+			free(a->reply);
+			a->reply = NULL;
+		}
+		memset(&e, 0, sizeof(e));
+		rc = issued_or_refused(a, a->irc, &a->ierr, &e);
+		job_done(&b->jobs[i], a, rc, &e);
+	}
+	for (i = 0; i < b->n; i++)
+		answer_clear(&b->as[i]);
+	free(b->as);
+	free(b);
+	*left = n;
+	(void)err;
+	return HM_OK;
+}
+
+int
+hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs, size_t n,
+    hm_err *err)
+{
+	hm_enroll_batch	*b = NULL;
+	size_t		 i, left = n, round;
+	int		 rc;
+
+	for (i = 0; i < n; i++)
+		jobs[i].http = 0;
+	/*
+	 * The first request left is answered in each round, unless its
+	 * serial was taken (2^-134 a time): n + 4 rounds at most.
+	 */
+	for (round = 0; left > 0 && round < n + 4; round++) {
+		if ((rc = hm_enroll_batch_prepare(r, jobs, n, &b, err)) !=
+		    HM_OK)
+			goto out;
+		hm_enroll_batch_commit(b, NULL);
+		if ((rc = hm_enroll_batch_finish(b, &left, err)) != HM_OK)
+			goto out;
+	}
+	if (left == 0)
+		return HM_OK;
+	rc = hm_seterr(err, HM_E_INTERNAL, "enrollment: requests left "
+	    "unanswered");
+ out:
+	/* None has an answer then. */
+	for (i = 0; i < n; i++) {
+		free(jobs[i].reply);
+		jobs[i].reply = NULL;
+		jobs[i].http = 0;
+	}
+	return rc;
+}
+
+int
+hm_enroll_answer(hm_responder *r, const unsigned char *req, size_t len,
+    unsigned char **reply, size_t *replylen, int *http, hm_err *err)
+{
+	hm_enroll_job	j;
+	int		rc;
+
+	*reply = NULL;
+	*replylen = 0;
+	memset(&j, 0, sizeof(j));
+	j.req = req;
+	j.len = len;
+	if ((rc = hm_enroll_answer_batch(r, &j, 1, err)) != HM_OK)
+		return rc;
+	if (err != NULL)
+		*err = j.err;
+	if (j.rc != HM_OK)
+		return j.rc;
+	*reply = j.reply;
+	*replylen = j.replylen;
+	*http = j.http;
+	return HM_OK;
 }

@@ -222,6 +222,13 @@ struct hm_store_ops {
 	int	(*begin)(hm_store *, hm_err *);
 	int	(*commit)(hm_store *, hm_err *);
 	void	(*rollback)(hm_store *);
+	/*
+	 * Inside a transaction: mark, then either keep what was done since
+	 * (release) or undo it (rollback_to, which releases too).
+	 */
+	int	(*savepoint)(hm_store *, hm_err *);
+	int	(*release)(hm_store *, hm_err *);
+	void	(*rollback_to)(hm_store *);
 	/* HM_E_EXISTS when the serial is taken. */
 	int	(*cert_insert)(hm_store *, const hm_cert_rec *, hm_err *);
 	/* der: malloc'd copy, or NULL when derp is NULL */
@@ -381,6 +388,12 @@ int	 hm_issue_in_tx(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 /* Check and sign as hm_issue does, but store nothing (benchmarks). */
 int	 hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 	    hm_err *err);
+/*
+ * Check and sign as hm_issue does; *rec (pointing into *out) is what the
+ * caller records with cert_insert (HM_E_EXISTS: sign again).
+ */
+int	 hm_issue_sign(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+	    hm_cert_rec *rec, hm_err *err);
 int	 hm_cert_rec_fill(hm_cert_rec *r, const hm_cert *c, const char *ca,
 	    const char *profile, const hm_names *sans, hm_err *err);
 /* The X509_NAME of s (C, ST, L, O, OU, CN), added to nm. */

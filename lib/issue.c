@@ -446,6 +446,18 @@ hm_issue_build(hm_signer *s, const hm_issue_req *req, hm_cert **out,
 	return build(s, &pr, out, &rec, err);
 }
 
+int
+hm_issue_sign(hm_signer *s, const hm_issue_req *req, hm_cert **out,
+    hm_cert_rec *rec, hm_err *err)
+{
+	struct prepared	 pr;
+	int		 rc;
+
+	if ((rc = prepare(s, req, time(NULL), &pr, err)) != HM_OK)
+		return rc;
+	return build(s, &pr, out, rec, err);
+}
+
 /* Sign pr and insert it inside the caller's transaction. */
 static int
 sign_and_insert(hm_signer *s, const struct prepared *pr, hm_cert **out,

@@ -15,7 +15,8 @@
 
 #define BUSY_TIMEOUT_MS	10000
 
-enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_CERT_INSERT, ST_CERT_GET,
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
+    ST_ROLLBACK_TO, ST_CERT_INSERT, ST_CERT_GET,
     ST_CA_INSERT, ST_CA_GET, ST_CA_UPDATE, ST_REVOKE, ST_REVOKED,
     ST_CRL_NEXT, ST_CA_URL, ST_TOKEN_INSERT, ST_TOKEN_PENDING, ST_TOKEN_GET,
     ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_TOKEN_PURGE, ST_PAIR_INSERT,
@@ -33,6 +34,10 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT hm_one",
+	[ST_RELEASE] = "RELEASE hm_one",
+	/* ROLLBACK TO keeps the savepoint: release it too. */
+	[ST_ROLLBACK_TO] = "ROLLBACK TO hm_one",
 	[ST_CERT_INSERT] = ("INSERT INTO certs (serial, ca, subject, issuer, "
 	    "sans, not_before, not_after, profile, status, spki_sha256, "
 	    "issued_at, der) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"),
@@ -237,6 +242,33 @@ s_rollback(hm_store *hs)
 	if (s->in_tx && sqlite3_get_autocommit(s->db) == 0)
 		step_done(s, ST_ROLLBACK, NULL);
 	s->in_tx = 0;
+}
+
+static int
+s_savepoint(hm_store *hs, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+
+	if (!s->in_tx)
+		return hm_seterr(err, HM_E_INTERNAL, "store: a savepoint "
+		    "outside a transaction");
+	return step_done(s, ST_SAVEPOINT, err);
+}
+
+static int
+s_release(hm_store *hs, hm_err *err)
+{
+	return step_done((struct sqlite_store *)hs, ST_RELEASE, err);
+}
+
+static void
+s_rollback_to(hm_store *hs)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+
+	if (s->in_tx && sqlite3_get_autocommit(s->db) == 0 &&
+	    step_done(s, ST_ROLLBACK_TO, NULL) == HM_OK)
+		step_done(s, ST_RELEASE, NULL);
 }
 
 static void
@@ -1019,6 +1051,9 @@ static const struct hm_store_ops sqlite_ops = {
 	.begin = s_begin,
 	.commit = s_commit,
 	.rollback = s_rollback,
+	.savepoint = s_savepoint,
+	.release = s_release,
+	.rollback_to = s_rollback_to,
 	.cert_insert = s_cert_insert,
 	.cert_get = s_cert_get,
 	.cert_list = s_cert_list,

@@ -1,8 +1,11 @@
 /*
  * The HTTP front-end of hallmark serve: GET /crl/NAME, OCSP by POST /ocsp
- * and GET /ocsp/BASE64 (RFC 6960 appendix A, RFC 5019), on libevent's
+ * and GET /ocsp/BASE64 (RFC 6960 appendix A, RFC 5019), enrollment by
+ * POST /enroll (docs/PROTOCOL.md, section 1), on libevent's
  * evhttp with every limit set: body and header sizes, a read timeout and
  * a maximum of connections.  The answers come from lib (hm_responder).
+ * POST /enroll is answered in batches: the event loop signs one while a
+ * second thread, the store writer, commits the one before.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -13,6 +16,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,11 +48,55 @@
 #define FAIL_SLOTS	1024		/* sources remembered */
 #define FAIL_MAX	20		/* failed enrollments a minute */
 #define FAIL_WINDOW	60
+/*
+ * An enrollment batch is cut at once when the store's writer is idle,
+ * else at ENROLL_BATCH requests or ENROLL_WAIT_US after the first: small
+ * enough that one is signed while the last is committed; under more
+ * load the next grows while both stages are busy.
+ */
+#define ENROLL_BATCH	8
+#define ENROLL_WAIT_US	1000
+#define ENROLL_PARK_MAX	256		/* parked at most, then 503 */
+#define ENROLL_DRAIN	30		/* seconds for the writer, at most */
 
 struct fail_slot {
 	char		 peer[64];
 	time_t		 since;
 	unsigned	 n;
+};
+
+/* A POST /enroll waiting for its batch's transaction. */
+struct parked {
+	struct evhttp_request	*req;
+	struct timespec		 t0;
+	char			 peer[64];
+};
+
+/*
+ * Requests of one batch; room for twice the cap, since the requests an
+ * earlier batch leaves (one waiting for another's token) go first.
+ */
+struct batch {
+	struct parked		 park[2 * ENROLL_PARK_MAX];
+	hm_enroll_job		 jobs[2 * ENROLL_PARK_MAX];
+	size_t			 n;
+	hm_enroll_batch		*b;
+};
+
+/*
+ * The thread that commits batches (hm_enroll_batch_commit) through its
+ * own store connection while the event loop signs the next one; it says
+ * a batch is done with a byte on a pipe.  It touches nothing else.
+ */
+struct writer {
+	pthread_t		 th;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv;
+	hm_enroll_writer	*w;
+	hm_enroll_batch		*todo;
+	int			 quit, running;
+	int			 pipe[2];
+	struct event		*done;
 };
 
 struct server {
@@ -60,6 +109,15 @@ struct server {
 	size_t			 max_conns;
 	int			 paused;
 	struct fail_slot	 fails[FAIL_SLOTS];
+	/*
+	 * Enrollment batches: col collects, ready is signed and waits for
+	 * the writer, fly is the writer's; each a different one of bufs.
+	 */
+	struct batch		*bufs;
+	struct batch		*col, *ready, *fly;
+	int			 col_due;	/* its time is up */
+	struct event		*flush;
+	struct writer		 wr;
 };
 
 /* What a request handler decided, for the reply and the log line. */
@@ -595,51 +653,352 @@ pair_post(struct server *sv, struct evhttp_request *req, int what,
 	failed(sv, who);
 }
 
+/* The reply to job j: the sealed reply, or the bare HTTP error. */
 static void
-enroll_post(struct server *sv, struct evhttp_request *req,
-    unsigned char **resp, struct reply *rp)
+enroll_reply(const hm_enroll_job *j, struct reply *rp)
 {
-	static char		 note[HM_ERR_MSG_MAX];
-	unsigned char		*body;
-	size_t			 len, rlen;
-	const char		*who = peer_of(req);
-	hm_err			 err;
-	int			 http;
-
-	if (limited(sv, who, rp))
-		return;
-	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
-	    &len) != 0)
-		return;
-	memset(&err, 0, sizeof(err));
-	if (hm_enroll_answer(sv->r, body, len, resp, &rlen, &http, &err) !=
-	    HM_OK) {
-		(void)failx("enroll: %s", err.msg);
-		text(rp, 500, "Internal Server Error", "no answer now\n");
-		return;
-	}
-	snprintf(note, sizeof(note), "%s", err.msg);
-	rp->note = note;
-	switch (http) {
+	rp->note = j->err.msg;
+	switch (j->http) {
 	case 200:
 		rp->status = 200;
 		rp->reason = "OK";
 		rp->ctype = "application/x-hallmark-enroll";
-		rp->body = *resp;
-		rp->len = rlen;
-		return;
+		rp->body = j->reply;
+		rp->len = j->replylen;
+		break;
 	case 413:
 		text(rp, 413, "Payload Too Large", "request too large\n");
 		break;
 	case 400:
 		text(rp, 400, "Bad Request", "not an enrollment request\n");
 		break;
-	default:
+	case 403:
 		/* The one answer for an unknown token and a bad tag. */
 		text(rp, 403, "Forbidden", "refused\n");
 		break;
+	default:
+		text(rp, 500, "Internal Server Error", "no answer now\n");
+		break;
 	}
-	failed(sv, who);
+}
+
+/* Send the answers of the jobs of bt that have one, from k on. */
+static void
+batch_send(struct server *sv, struct batch *bt, size_t k)
+{
+	struct reply	 rp;
+	struct fail_slot *f;
+	hm_enroll_job	*j;
+	size_t		 i;
+
+	for (i = k; i < bt->n; i++) {
+		j = &bt->jobs[i];
+		if (j->http == 0)
+			continue;
+		if (j->rc != HM_OK)
+			(void)failx("enroll: %s", j->err.msg);
+		memset(&rp, 0, sizeof(rp));
+		enroll_reply(j, &rp);
+		send_reply(bt->park[i].req, &rp, &bt->park[i].t0);
+		free(j->reply);
+		j->reply = NULL;
+		if (j->http != 200 && j->http != 500 &&
+		    (f = fail_slot(sv, bt->park[i].peer, 1)) != NULL)
+			f->n++;
+	}
+}
+
+/* Every job of bt answered 500 (no memory to do better). */
+static void
+batch_fail(struct server *sv, struct batch *bt, const hm_err *err)
+{
+	size_t	i;
+
+	for (i = 0; i < bt->n; i++) {
+		bt->jobs[i].http = 500;
+		bt->jobs[i].rc = HM_E_NOMEM;
+		bt->jobs[i].err = *err;
+	}
+	batch_send(sv, bt, 0);
+	bt->n = 0;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer	*wr = arg;
+	hm_enroll_batch	*b;
+	char		 c = 'x';
+
+	for (;;) {
+		pthread_mutex_lock(&wr->mu);
+		while (wr->todo == NULL && !wr->quit)
+			pthread_cond_wait(&wr->cv, &wr->mu);
+		b = wr->todo;
+		pthread_mutex_unlock(&wr->mu);
+		if (b == NULL)
+			break;
+		hm_enroll_batch_commit(b, wr->w);
+		pthread_mutex_lock(&wr->mu);
+		wr->todo = NULL;
+		pthread_mutex_unlock(&wr->mu);
+		/* One byte a batch, at most one batch out: never blocks. */
+		while (write(wr->pipe[1], &c, 1) == -1 && errno == EINTR)
+			;
+	}
+	return NULL;
+}
+
+/* The ready batch to the writer. */
+static void
+launch(struct server *sv)
+{
+	sv->fly = sv->ready;
+	sv->ready = NULL;
+	pthread_mutex_lock(&sv->wr.mu);
+	sv->wr.todo = sv->fly->b;
+	pthread_cond_signal(&sv->wr.cv);
+	pthread_mutex_unlock(&sv->wr.mu);
+}
+
+/* The one of bufs that is neither col, ready nor fly. */
+static struct batch *
+free_buf(struct server *sv)
+{
+	int	i;
+
+	for (i = 0; i < 3; i++)
+		if (&sv->bufs[i] != sv->col && &sv->bufs[i] != sv->ready &&
+		    &sv->bufs[i] != sv->fly)
+			return &sv->bufs[i];
+	return NULL;	/* not reached: three buffers, three roles */
+}
+
+/*
+ * Cut the collected requests into a batch: open, check, sign and seal
+ * them here (the answers that need no transaction go out with the
+ * batch's), then to the writer, or to wait for it.  With one batch
+ * already waiting, col waits too (bounded: enroll_post answers 503 past
+ * ENROLL_PARK_MAX).
+ */
+static void
+cut(struct server *sv)
+{
+	struct batch	*bt = sv->col;
+	hm_err		 err;
+
+	if (bt->n == 0 || sv->ready != NULL)
+		return;
+	evtimer_del(sv->flush);
+	sv->col_due = 0;
+	memset(&err, 0, sizeof(err));
+	if (hm_enroll_batch_prepare(sv->r, bt->jobs, bt->n, &bt->b, &err) !=
+	    HM_OK) {
+		(void)failx("enroll: %s", err.msg);
+		batch_fail(sv, bt, &err);
+		return;
+	}
+	sv->ready = bt;
+	sv->col = free_buf(sv);
+	sv->col->n = 0;
+	if (sv->fly == NULL)
+		launch(sv);
+}
+
+/*
+ * The writer committed fly: answer its jobs, put those left (waiting
+ * for an earlier one's token) before what col holds, and go on.
+ */
+static void
+fly_done(struct server *sv)
+{
+	struct batch	*bt = sv->fly, *col = sv->col;
+	size_t		 i, left = 0, k;
+	hm_err		 err;
+
+	memset(&err, 0, sizeof(err));
+	if (hm_enroll_batch_finish(bt->b, &left, &err) != HM_OK) {
+		(void)failx("enroll: %s", err.msg);
+		bt->b = NULL;
+		batch_fail(sv, bt, &err);
+		left = 0;
+	}
+	bt->b = NULL;
+	sv->fly = NULL;
+	batch_send(sv, bt, 0);
+	if (left > 0) {
+		memmove(col->park + left, col->park, col->n *
+		    sizeof(col->park[0]));
+		memmove(col->jobs + left, col->jobs, col->n *
+		    sizeof(col->jobs[0]));
+		for (i = k = 0; i < bt->n && k < left; i++)
+			if (bt->jobs[i].http == 0) {
+				col->park[k] = bt->park[i];
+				col->jobs[k] = bt->jobs[i];
+				k++;
+			}
+		col->n += left;
+		sv->col_due = 1;
+	}
+	bt->n = 0;
+	if (sv->ready != NULL)
+		launch(sv);
+	if (sv->col_due || sv->col->n >= ENROLL_BATCH)
+		cut(sv);
+}
+
+static void
+writer_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*sv = arg;
+	char		 buf[8];
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	if (sv->fly != NULL)
+		fly_done(sv);
+}
+
+static void
+enroll_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*sv = arg;
+
+	(void)fd;
+	(void)what;
+	sv->col_due = 1;
+	cut(sv);
+}
+
+/*
+ * Answer everything parked, signed or in the writer's hands, waiting
+ * for the writer (shutting down): bounded by ENROLL_DRAIN a batch.
+ */
+static void
+enroll_drain(struct server *sv)
+{
+	struct pollfd	pfd;
+	int		i;
+
+	if (!sv->wr.running)
+		return;
+	for (i = 0; i < 1000 && (sv->fly != NULL || sv->ready != NULL ||
+	    sv->col->n > 0); i++) {
+		if (sv->fly == NULL) {
+			cut(sv);
+			continue;
+		}
+		pfd.fd = sv->wr.pipe[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, ENROLL_DRAIN * 1000) <= 0) {
+			(void)failx("enroll: the store's writer is stuck");
+			return;
+		}
+		writer_done(sv->wr.pipe[0], EV_READ, sv);
+	}
+}
+
+static int
+writer_start(struct server *sv)
+{
+	struct writer	*wr = &sv->wr;
+	hm_err		 err;
+
+	if (hm_enroll_writer_new(sv->r, &wr->w, &err) != HM_OK) {
+		(void)failx("enroll: %s", err.msg);
+		return -1;
+	}
+	if (pipe2(wr->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		(void)failx("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pthread_mutex_init(&wr->mu, NULL) != 0 ||
+	    pthread_cond_init(&wr->cv, NULL) != 0 ||
+	    pthread_create(&wr->th, NULL, writer_main, wr) != 0) {
+		(void)failx("cannot start the store's writer");
+		return -1;
+	}
+	wr->running = 1;
+	return 0;
+}
+
+static void
+writer_stop(struct server *sv)
+{
+	struct writer	*wr = &sv->wr;
+
+	if (wr->running) {
+		enroll_drain(sv);
+		pthread_mutex_lock(&wr->mu);
+		wr->quit = 1;
+		pthread_cond_signal(&wr->cv);
+		pthread_mutex_unlock(&wr->mu);
+		pthread_join(wr->th, NULL);
+		pthread_cond_destroy(&wr->cv);
+		pthread_mutex_destroy(&wr->mu);
+		wr->running = 0;
+	}
+	if (wr->done != NULL)
+		event_free(wr->done);
+	wr->done = NULL;
+	if (wr->pipe[0] > 0) {
+		close(wr->pipe[0]);
+		close(wr->pipe[1]);
+	}
+	hm_enroll_writer_free(wr->w);
+	wr->w = NULL;
+}
+
+/*
+ * POST /enroll: 0 when the request is parked for a batch (its reply
+ * comes from fly_done), -1 with rp set to send now.
+ */
+static int
+enroll_post(struct server *sv, struct evhttp_request *req,
+    const struct timespec *t0, struct reply *rp)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct timeval		 tv = { 0, ENROLL_WAIT_US };
+	struct batch		*col = sv->col;
+	struct fail_slot	*f;
+	struct parked		*pk;
+	unsigned char		*body;
+	size_t			 len;
+	char			*peer = NULL;
+	ev_uint16_t		 port;
+
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
+	if ((f = fail_slot(sv, peer != NULL ? peer : "-", 0)) != NULL &&
+	    f->n >= FAIL_MAX) {
+		text(rp, 429, "Too Many Requests", "too many failures; wait a "
+		    "minute\n");
+		return -1;
+	}
+	if (post_body(req, "application/x-hallmark-enroll", rp, &body,
+	    &len) != 0)
+		return -1;
+	if (col->n >= ENROLL_PARK_MAX) {
+		text(rp, 503, "Service Unavailable", "busy; try again\n");
+		return -1;
+	}
+	/* The body stays in req's input buffer until the reply. */
+	pk = &col->park[col->n];
+	pk->req = req;
+	pk->t0 = *t0;
+	snprintf(pk->peer, sizeof(pk->peer), "%s", peer != NULL ? peer : "-");
+	memset(&col->jobs[col->n], 0, sizeof(col->jobs[0]));
+	col->jobs[col->n].req = body;
+	col->jobs[col->n].len = len;
+	/* An idle writer: no reason to wait. */
+	if (++col->n >= ENROLL_BATCH || (sv->fly == NULL &&
+	    sv->ready == NULL)) {
+		sv->col_due = 1;
+		cut(sv);
+	} else if (col->n == 1)
+		evtimer_add(sv->flush, &tv);
+	return 0;
 }
 
 /* GET /ocsp/ + the URL-encoded base64 of the DER request. */
@@ -731,10 +1090,10 @@ handle(struct evhttp_request *req, void *arg)
 		else
 			not_allowed(&rp, "POST");
 	} else if (strcmp(path, "/enroll") == 0) {
-		if (post)
-			enroll_post(sv, req, &resp, &rp);
-		else
+		if (!post)
 			not_allowed(&rp, "POST");
+		else if (enroll_post(sv, req, &t0, &rp) == 0)
+			return;		/* answered with its batch */
 	} else if (strncmp(path, "/ocsp/", 6) == 0) {
 		if (get)
 			ocsp_get(sv, path + 6, &resp, &rp);
@@ -753,6 +1112,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	(void)failx("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	enroll_drain(sv);
 	event_base_loopexit(sv->base, NULL);
 }
 
@@ -846,8 +1206,15 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	sv.r = r;
 	sv.tls = o->tls;
 	sv.max_conns = o->max_conns;
-	if (fd_limit(o->max_conns) != 0)
+	sv.wr.pipe[0] = sv.wr.pipe[1] = -1;
+	/* Before fd_limit counts the descriptors in use. */
+	if ((sv.bufs = calloc(3, sizeof(*sv.bufs))) == NULL) {
+		(void)failx("out of memory");
 		return 1;
+	}
+	sv.col = &sv.bufs[0];
+	if (writer_start(&sv) != 0 || fd_limit(o->max_conns) != 0)
+		goto out;
 	/* A peer gone mid-reply is an error to handle, not a death. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -857,7 +1224,11 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	    (sv.http[0] = http_new(&sv, o->timeout)) == NULL ||
 	    (sv.tls != NULL && (sv.http[1] = http_new(&sv, o->timeout)) ==
 	    NULL) ||
-	    (sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL) {
+	    (sv.resume = evtimer_new(sv.base, accept_resume, &sv)) == NULL ||
+	    (sv.flush = evtimer_new(sv.base, enroll_timer, &sv)) == NULL ||
+	    (sv.wr.done = event_new(sv.base, sv.wr.pipe[0],
+	    EV_READ | EV_PERSIST, writer_done, &sv)) == NULL ||
+	    event_add(sv.wr.done, NULL) != 0) {
 		(void)failx("cannot set up the event loop");
 		goto out;
 	}
@@ -883,6 +1254,10 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	rc = 0;
  out:
 	accept_sv = NULL;
+	writer_stop(&sv);
+	if (sv.flush != NULL)
+		event_free(sv.flush);
+	free(sv.bufs);
 	if (sv.resume != NULL)
 		event_free(sv.resume);
 	if (sigterm != NULL)

@@ -818,6 +818,57 @@ int		 hm_renewed_check(const char *pem, size_t len,
 		    const hm_key *key, const char *ca_file, char **cert,
 		    char **chain, hm_err *err);
 
+
+/* One request of a batch and, once answered, what hm_enroll_answer says. */
+typedef struct hm_enroll_job {
+	const unsigned char	*req;		/* the body, borrowed */
+	size_t			 len;
+	unsigned char		*reply;		/* 200: the caller frees */
+	size_t			 replylen;
+	int			 http;		/* 0: not answered yet */
+	int			 rc;		/* HM_OK, or memory, store */
+	hm_err			 err;		/* a line for the log */
+} hm_enroll_job;
+
+/*
+ * The answers to n requests, each what hm_enroll_answer would give had
+ * they come one after the other in this order, with every certificate
+ * they issue and every token they use up recorded in one store
+ * transaction a round (group commit): no reply is made before its
+ * commit, and a commit that fails turns every issuance of its round into
+ * a refusal "try again later".  Of two requests with one token the first
+ * is answered first; the second then finds the token used (the first's
+ * very reply if it is the same request).  HM_OK unless memory fails;
+ * every job has its answer then, else none has.
+ */
+int		 hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs,
+		    size_t n, hm_err *err);
+
+/*
+ * The same in three steps, so that a server can sign the next batch
+ * while the last one's transaction waits for the disk:
+ * hm_enroll_batch_prepare opens, checks, signs and seals on r's thread
+ * (reading r's store); hm_enroll_batch_commit records on another thread,
+ * through a writer (its own connection to r's store; NULL: r's, on r's
+ * thread), touching nothing of r; hm_enroll_batch_finish, back on r's
+ * thread, answers every job of the batch but *left of them (http still
+ * 0: a request that waits for an earlier one's token, or must be signed
+ * again), which go into a later batch, in order.  jobs with http not 0
+ * are skipped; jobs stay borrowed until finish, which frees b.
+ */
+typedef struct hm_enroll_batch hm_enroll_batch;
+typedef struct hm_enroll_writer hm_enroll_writer;
+
+int		 hm_enroll_writer_new(hm_responder *r, hm_enroll_writer **out,
+		    hm_err *err);
+void		 hm_enroll_writer_free(hm_enroll_writer *w);
+int		 hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs,
+		    size_t n, hm_enroll_batch **out, hm_err *err);
+void		 hm_enroll_batch_commit(hm_enroll_batch *b,
+		    hm_enroll_writer *w);
+int		 hm_enroll_batch_finish(hm_enroll_batch *b, size_t *left,
+		    hm_err *err);
+
 /* ---- TLS --------------------------------------------------------------- */
 
 /*

@@ -252,6 +252,70 @@ check test "$(certs)" -eq $((N + 1))
 check test "$(post "$URL" 127.0.2.200 "race$won.bin" again.rep)" = 200
 check cmp -s "race$won.rep" again.rep
 
+# One server groups the requests that arrive together into one
+# transaction: 8 copies of one request and 8 other requests with the same
+# token, all at once: one certificate.  If a copy won, every copy has its
+# reply byte for byte; the others, whoever won, are refused as used.
+tok=$(token --name batch --profile client)
+"$TOOL" request "$tok" batch0.bin batch0.pem
+i=0
+while [ "$i" -lt 8 ]; do
+	[ "$i" -eq 0 ] || cp batch0.bin "batch$i.bin"
+	"$TOOL" request "$tok" "batch$((i + 8)).bin" "batch$((i + 8)).pem"
+	i=$((i + 1))
+done
+N=$(certs)
+batch() {
+	python3 - "$URL" <<'EOF'
+import http.client, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+go = threading.Barrier(16)
+out = [None] * 16
+def one(i):
+	body = open("batch%d.bin" % i, "rb").read()
+	c = http.client.HTTPConnection(u.hostname, u.port, timeout=20,
+	    source_address=("127.0.4.%d" % (1 + i), 0))
+	c.connect()
+	go.wait()
+	c.request("POST", "/enroll", body,
+	    {"Content-Type": "application/x-hallmark-enroll"})
+	r = c.getresponse()
+	open("batch%d.rep" % i, "wb").write(r.read())
+	out[i] = r.status
+ts = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+for t in ts: t.start()
+for t in ts: t.join(30)
+sys.exit(0 if out == [200] * 16 else 1)
+EOF
+}
+check batch
+check test "$(certs)" -eq $((N + 1))
+won=
+i=0
+while [ "$i" -lt 16 ]; do
+	rc=0
+	"$TOOL" open "$tok" "batch$i.bin" "batch$i.rep" >o.txt || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		w=$i
+		[ "$i" -ge 8 ] || w=copy
+		[ -z "$won" ] || [ "$won" = "$w" ] ||
+		    die "batch: $won and $w both issued"
+		won=$w
+	else
+		grep -q "^refused 2 " o.txt || die "batch $i: $(cat o.txt)"
+	fi
+	i=$((i + 1))
+done
+[ -n "$won" ] || die "batch: nothing issued"
+if [ "$won" = copy ]; then
+	i=1
+	while [ "$i" -lt 8 ]; do
+		cmp -s batch0.rep "batch$i.rep" || die "batch $i: another reply"
+		i=$((i + 1))
+	done
+fi
+pass
+
 # The limit: 20 failures a minute from one address, then 429.
 limit() {
 	i=0
