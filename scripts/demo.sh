@@ -3,7 +3,8 @@
 # an intermediate CA in a fresh directory, a server and a client
 # certificate, both verified by openssl, the inventory, then revocation
 # seen through hallmark serve (OCSP and CRL), a new machine enrolled with
-# a token over plain HTTP, and a PKCS#12 export.
+# a token over plain HTTP that then talks mutual TLS to a demo server and
+# renews its certificate, and a PKCS#12 export.
 set -eu
 hm=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=${DEMO_DIR:-demo-out}
@@ -45,18 +46,23 @@ say "the inventory"
 run "$hm" -d ca list
 run "$hm" -d ca list --expiring 100d --ca fleet
 
-say "hallmark serve: CRLs and OCSP on 127.0.0.1, a free port"
-"$hm" -d ca serve --listen 127.0.0.1:0 --ca-passphrase-env DEMO_ROOT_PASS \
-    >serve.out 2>serve.log &
+say "hallmark serve: CRLs, OCSP and enrollment on 127.0.0.1 (HTTP and HTTPS)"
+run "$hm" -d ca issue --profile server --ca fleet --new-key tls.key \
+    --san ip:127.0.0.1 --san dns:localhost -o tls.pem --chain-out tls-chain.pem
+"$hm" -d ca serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 \
+    --tls-cert tls-chain.pem --tls-key tls.key \
+    --ca-passphrase-env DEMO_ROOT_PASS >serve.out 2>serve.log &
 spid=$!
-trap 'kill $spid 2>/dev/null || true' EXIT
+apid=
+trap 'kill $spid $apid 2>/dev/null || true' EXIT
 i=0
-until grep -q '^listening on ' serve.out 2>/dev/null; do
+until grep -q '^listening on [0-9]' serve.out 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -lt 100 ] || { cat serve.log; exit 1; }
 	sleep 0.1
 done
-url=http://$(sed -n 's/^listening on //p' serve.out)
+url=http://$(sed -n 's/^listening on \([0-9]\)/\1/p' serve.out)
+turl=$(sed -n 's/^listening on \(https:\)/\1/p' serve.out)
 echo "serving at $url"
 
 say "the fleet CA publishes there: what it issues now carries the URLs"
@@ -93,6 +99,38 @@ run ls -l new-machine
 run openssl verify -x509_strict -purpose sslclient -CAfile new-machine/ca.pem \
     -untrusted new-machine/chain.pem new-machine/cert.pem
 run "$hm" -d ca token list
+
+say "the new machine talks to a demo server over mutual TLS (examples/)"
+bin=$(dirname "$hm")
+"$bin/addone-server" --cert tls-chain.pem --key tls.key \
+    --ca ca/ca/root/cert.pem --listen 127.0.0.1:0 >addone.out 2>addone.log &
+apid=$!
+i=0
+until grep -q '^listening on ' addone.out 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat addone.log; exit 1; }
+	sleep 0.1
+done
+aport=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' addone.out)
+add() {
+	run "$bin/addone-client" --cert new-machine/chain.pem \
+	    --key new-machine/key.pem --ca new-machine/ca.pem \
+	    --connect 127.0.0.1:"$aport" 41
+}
+add
+echo "(a client without a certificate is turned away:)"
+"$bin/addone-client" --ca new-machine/ca.pem --connect 127.0.0.1:"$aport" \
+    41 || true
+
+say "it renews its certificate over mutual TLS (a new key, the same names)"
+run openssl x509 -in new-machine/cert.pem -noout -serial
+run "$hm" renew --server "$turl" --cert new-machine/cert.pem \
+    --key new-machine/key.pem
+run openssl x509 -in new-machine/cert.pem -noout -serial
+add
+kill $apid
+wait $apid || true
+apid=
 kill $spid
 wait $spid || true
 trap - EXIT
