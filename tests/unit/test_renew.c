@@ -200,12 +200,49 @@ test_refused(void **state)
 	hm_cert_free(c);
 }
 
+/*
+ * Names that no longer fit: mid is re-issued with name constraints that
+ * leave a.example out; a certificate issued before can't renew.
+ */
+static void
+test_names_no_longer_fit(void **state)
+{
+	static const char *const permitted[] = { "dns:b.example" };
+	hm_ca_params	 p;
+	hm_responder	*r2 = NULL;
+	hm_cert		*c = leaf(mid, HM_PROFILE_SERVER, 0), *nc = NULL;
+	const unsigned char *der;
+	size_t		 derlen, csrlen, pemlen;
+	char		*csr, *pem = NULL;
+	hm_err		 err;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	p.name = "mid";
+	p.cn = "Renew Mid";
+	p.pathlen = -1;
+	p.permitted = permitted;
+	p.npermitted = 1;
+	HM_CHECK(hm_ca_reissue(ca, root, &p, &nc, NULL, &err), &err);
+	hm_cert_free(nc);
+	HM_CHECK(hm_responder_new(ca, NULL, NULL, &r2, &err), &err);
+	der = hm_cert_der(c, &derlen);
+	csr = new_csr(&csrlen);
+	assert_int_equal(hm_renew(r2, der, derlen, (unsigned char *)csr,
+	    csrlen, &pem, &pemlen, &err), HM_E_POLICY);
+	assert_non_null(strstr(err.msg, "a.example"));
+	free(csr);
+	hm_responder_free(r2);
+	hm_cert_free(c);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_renew),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_names_no_longer_fit),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
