@@ -113,6 +113,12 @@ struct list_state {
  * A "VERB list [--json]" command: parse its options, open the CA and
  * call run, between "[" and "]" with --json.
  */
+/*
+ * A "VERB ID" command: no options, one argument, fn applied to it in
+ * the CA; "DONE ID" said when it worked.
+ */
+int	 id_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
+	    int (*fn)(hm_ca *, const char *, hm_err *), const char *done);
 int	 list_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
 	    int (*run)(hm_ca *, struct list_state *, hm_err *));
 const char *fmt_time(time_t t, char buf[32]);
@@ -135,6 +141,18 @@ const char *fmt_time(time_t t, char buf[32]);
 	{ "ca-passphrase-env", required_argument, NULL, OPT_CA_PASS_ENV }, \
 	{ "ca-passphrase-file", required_argument, NULL, OPT_CA_PASS_FILE }, \
 	{ "ca-passphrase-prompt", no_argument, NULL, OPT_CA_PASS_PROMPT }
+/* The options of renew that agent shares (cmd_renew.c). */
+#define RENEW_OPTIONS \
+	{ "server", required_argument, NULL, 's' }, \
+	{ "cert", required_argument, NULL, 'c' }, \
+	{ "key", required_argument, NULL, 'k' }, \
+	{ "chain", required_argument, NULL, 'C' }, \
+	{ "cacert", required_argument, NULL, 'a' }, \
+	{ "reuse-key", no_argument, NULL, 'r' }, \
+	{ "key-type", required_argument, NULL, 't' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	PASS_OPTIONS
+
 #define PASS_HELP \
 	"  --passphrase-env VAR   encrypt the new key with the passphrase in $VAR\n" \
 	"  --passphrase-file F    ... with the first line of file F\n" \

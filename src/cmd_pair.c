@@ -138,28 +138,6 @@ pair_approve(struct cli *g, int argc, char **argv)
 static int
 pair_reject(struct cli *g, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	hm_ca	*ca;
-	hm_err	 err;
-	int	 ch, rc;
-
-	while ((ch = cmd_getopt(&sub[2], argc, argv, "h", lo)) != -1) {
-		switch (ch) {
-		case 'h': return usage(&sub[2], 0);
-		default: return usage(&sub[2], EXIT_USAGE);
-		}
-	}
-	if (optind != argc - 1)
-		return usage(&sub[2], EXIT_USAGE);
-	if (open_ca(g, &ca) != 0)
-		return EXIT_FAILURE;
-	rc = hm_pair_reject(ca, argv[optind], &err);
-	hm_ca_close(ca);
-	if (rc != HM_OK)
-		return fail(&err);
-	printf("dropped pairing %s\n", argv[optind]);
-	return 0;
+	return id_verb(g, &sub[2], argc, argv, hm_pair_reject,
+	    "dropped pairing");
 }

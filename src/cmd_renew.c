@@ -191,42 +191,45 @@ renew_setup(struct renew_opts *ro, char *base, size_t baselen, char *cab,
 	return 0;
 }
 
+/* One of RENEW_OPTIONS into ro or ps: 1 if it was, -1 if bad, else 0. */
+static int
+renew_opt(struct renew_opts *ro, struct passsrc *ps, int ch,
+    const char *arg)
+{
+	if (pass_opt(ps, ch, arg))
+		return 1;
+	switch (ch) {
+	case 's': ro->server = arg; return 1;
+	case 'c': ro->cert = arg; return 1;
+	case 'k': ro->key = arg; return 1;
+	case 'C': ro->chain = arg; return 1;
+	case 'a': ro->cacert = arg; return 1;
+	case 'r': ro->reuse = 1; return 1;
+	case 't': return keytype_opt(arg, &ro->kt) == 0 ? 1 : -1;
+	}
+	return 0;
+}
+
 int
 cmd_renew(struct cli *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "chain", required_argument, NULL, 'C' },
-		{ "cacert", required_argument, NULL, 'a' },
-		{ "reuse-key", no_argument, NULL, 'r' },
-		{ "key-type", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		PASS_OPTIONS,
+		RENEW_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct renew_opts ro;
 	struct passsrc	 ps = { 0 };
 	char		 base[1024], cab[4096], chb[4096], *pass = NULL;
-	int		 ch, rc = EXIT_FAILURE;
+	int		 ch, n, rc = EXIT_FAILURE;
 
 	(void)g;
 	memset(&ro, 0, sizeof(ro));
 	while ((ch = cmd_getopt(&cmd, argc, argv, "h", lo)) != -1) {
-		if (pass_opt(&ps, ch, optarg))
+		if ((n = renew_opt(&ro, &ps, ch, optarg)) == 1)
 			continue;
+		if (n == -1)
+			return EXIT_FAILURE;
 		switch (ch) {
-		case 's': ro.server = optarg; break;
-		case 'c': ro.cert = optarg; break;
-		case 'k': ro.key = optarg; break;
-		case 'C': ro.chain = optarg; break;
-		case 'a': ro.cacert = optarg; break;
-		case 'r': ro.reuse = 1; break;
-		case 't':
-			if (keytype_opt(optarg, &ro.kt) != 0)
-				return EXIT_FAILURE;
-			break;
 		case 'h': return usage(&cmd, 0);
 		default: return usage(&cmd, EXIT_USAGE);
 		}
@@ -262,7 +265,8 @@ static const struct cmd agent_cmd = { "agent", NULL,
     "  --renew-at F           fraction of the lifetime: A/B or 0.NN\n"
     "                         (default 2/3)\n"
     "  --exec COMMAND         run by /bin/sh -c after each renewal\n"
-    "  (the other options as for hallmark renew)\n" };
+    "  (--chain, --cacert, --reuse-key, --key-type and the passphrase\n"
+    "  options as for hallmark renew)\n" };
 
 static volatile sig_atomic_t	agent_stop;
 
@@ -354,16 +358,9 @@ int
 cmd_agent(struct cli *g, int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "chain", required_argument, NULL, 'C' },
-		{ "cacert", required_argument, NULL, 'a' },
-		{ "reuse-key", no_argument, NULL, 'r' },
+		RENEW_OPTIONS,
 		{ "renew-at", required_argument, NULL, 'R' },
 		{ "exec", required_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		PASS_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct renew_opts ro;
@@ -378,20 +375,16 @@ cmd_agent(struct cli *g, int argc, char **argv)
 	time_t		 nb, na, at, now, backoff = 0, cap;
 	int64_t		 life, jitter;
 	unsigned int	 r;
-	int		 ch, rc = EXIT_FAILURE;
+	int		 ch, n, rc = EXIT_FAILURE;
 
 	(void)g;
 	memset(&ro, 0, sizeof(ro));
 	while ((ch = cmd_getopt(&agent_cmd, argc, argv, "h", lo)) != -1) {
-		if (pass_opt(&ps, ch, optarg))
+		if ((n = renew_opt(&ro, &ps, ch, optarg)) == 1)
 			continue;
+		if (n == -1)
+			return EXIT_FAILURE;
 		switch (ch) {
-		case 's': ro.server = optarg; break;
-		case 'c': ro.cert = optarg; break;
-		case 'k': ro.key = optarg; break;
-		case 'C': ro.chain = optarg; break;
-		case 'a': ro.cacert = optarg; break;
-		case 'r': ro.reuse = 1; break;
 		case 'R':
 			if (fraction(optarg, &frac) != 0)
 				return failx("--renew-at: want A/B or 0.NN, "

@@ -168,28 +168,6 @@ token_list(struct cli *g, int argc, char **argv)
 static int
 token_revoke(struct cli *g, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	hm_ca	*ca;
-	hm_err	 err;
-	int	 ch, rc;
-
-	while ((ch = cmd_getopt(&sub[2], argc, argv, "h", lo)) != -1) {
-		switch (ch) {
-		case 'h': return usage(&sub[2], 0);
-		default: return usage(&sub[2], EXIT_USAGE);
-		}
-	}
-	if (optind != argc - 1)
-		return usage(&sub[2], EXIT_USAGE);
-	if (open_ca(g, &ca) != 0)
-		return EXIT_FAILURE;
-	rc = hm_token_revoke(ca, argv[optind], &err);
-	hm_ca_close(ca);
-	if (rc != HM_OK)
-		return fail(&err);
-	printf("revoked token %s\n", argv[optind]);
-	return 0;
+	return id_verb(g, &sub[2], argc, argv, hm_token_revoke,
+	    "revoked token");
 }

@@ -357,6 +357,36 @@ write_out(const char *path, const void *buf, size_t len, unsigned mode,
 }
 
 int
+id_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
+    int (*fn)(hm_ca *, const char *, hm_err *), const char *done)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	hm_ca	*ca;
+	hm_err	 err;
+	int	 ch, rc;
+
+	while ((ch = cmd_getopt(c, argc, argv, "h", lo)) != -1) {
+		switch (ch) {
+		case 'h': return usage(c, 0);
+		default: return usage(c, EXIT_USAGE);
+		}
+	}
+	if (optind != argc - 1)
+		return usage(c, EXIT_USAGE);
+	if (open_ca(g, &ca) != 0)
+		return EXIT_FAILURE;
+	rc = fn(ca, argv[optind], &err);
+	hm_ca_close(ca);
+	if (rc != HM_OK)
+		return fail(&err);
+	printf("%s %s\n", done, argv[optind]);
+	return 0;
+}
+
+int
 list_verb(struct cli *g, const struct cmd *c, int argc, char **argv,
     int (*run)(hm_ca *, struct list_state *, hm_err *))
 {
