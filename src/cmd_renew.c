@@ -154,10 +154,13 @@ renew_once(const struct renew_opts *ro, char serial[41])
 	return rc;
 }
 
-/* The options renew and agent share, checked; 0 or -1 (said). */
+/*
+ * The options renew and agent share, checked, and the key's passphrase
+ * asked (ro->pass = *pass, the caller frees); 0 or -1 (said).
+ */
 static int
-renew_setup(struct renew_opts *ro, char *base, size_t baselen, char *cab,
-    char *chb, size_t blen)
+renew_setup(struct renew_opts *ro, struct passsrc *ps, char **pass,
+    char *base, size_t baselen, char *cab, char *chb, size_t blen)
 {
 	size_t	n = strlen(ro->server);
 
@@ -188,6 +191,10 @@ renew_setup(struct renew_opts *ro, char *base, size_t baselen, char *cab,
 	if (ro->chain == NULL &&
 	    beside(ro->cert, "chain.pem", chb, blen, 1) == 0)
 		ro->chain = chb;
+	pass_auto_prompt(ps, hm_key_file_is_encrypted(ro->key));
+	if (pass_get(ps, ro->key, 0, pass) != 0)
+		return -1;
+	ro->pass = *pass;
 	return 0;
 }
 
@@ -237,12 +244,9 @@ cmd_renew(struct cli *g, int argc, char **argv)
 	if (optind != argc || ro.server == NULL || ro.cert == NULL ||
 	    ro.key == NULL)
 		return usage(&cmd, EXIT_USAGE);
-	if (renew_setup(&ro, base, sizeof(base), cab, chb, sizeof(cab)) != 0)
+	if (renew_setup(&ro, &ps, &pass, base, sizeof(base), cab, chb,
+	    sizeof(cab)) != 0)
 		return EXIT_FAILURE;
-	pass_auto_prompt(&ps, hm_key_file_is_encrypted(ro.key));
-	if (pass_get(&ps, ro.key, 0, &pass) != 0)
-		return EXIT_FAILURE;
-	ro.pass = pass;
 	if (renew_once(&ro, NULL) == 0) {
 		printf("renewed: %s%s%s%s%s\n", ro.reuse ? "" : ro.key,
 		    ro.reuse ? "" : ", ", ro.cert, ro.chain != NULL ? ", " : "",
@@ -398,12 +402,9 @@ cmd_agent(struct cli *g, int argc, char **argv)
 	if (optind != argc || ro.server == NULL || ro.cert == NULL ||
 	    ro.key == NULL)
 		return usage(&agent_cmd, EXIT_USAGE);
-	if (renew_setup(&ro, base, sizeof(base), cab, chb, sizeof(cab)) != 0)
+	if (renew_setup(&ro, &ps, &pass, base, sizeof(base), cab, chb,
+	    sizeof(cab)) != 0)
 		return EXIT_FAILURE;
-	pass_auto_prompt(&ps, hm_key_file_is_encrypted(ro.key));
-	if (pass_get(&ps, ro.key, 0, &pass) != 0)
-		return EXIT_FAILURE;
-	ro.pass = pass;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = agent_signal;
 	sigaction(SIGTERM, &sa, NULL);
