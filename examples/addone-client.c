@@ -85,27 +85,25 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct addone_opts o;
 	hm_tls_params	 p;
 	hm_err		 err;
 	SSL_CTX		*ctx = NULL;
 	SSL		*ssl = NULL;
-	const char	*crls[ADDONE_LIST_MAX + 1] = { NULL };
 	const char	*connect_spec = NULL, *n;
 	char		 hp[256], *host, *port, req[N_MAX + 2], reply[64];
 	char		 why[160], name[128], serial[41];
-	size_t		 ncrl = 0, len;
+	size_t		 len;
 	int		 ch, fd = -1, r, show = 0, rc = 1;
 
 	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if ((r = addone_tls_option(ch, optarg, &p, crls, &ncrl,
-		    "addone-client")) == 1)
-			continue;
-		if (r == -2)
-			return 1;
-		if (r == -1)
-			return usage();
+	memset(&o, 0, sizeof(o));
+	o.prog = "addone-client";
+	o.p = &p;
+	while ((ch = addone_getopt(argc, argv, lo, &o)) != -1) {
 		switch (ch) {
+		case ADDONE_OPT_FAILED:
+			return 1;
 		case 'C': connect_spec = optarg; break;
 		case 's': show = 1; break;
 		case 'h':
@@ -135,7 +133,7 @@ main(int argc, char **argv)
 		host++;
 	}
 	p.host = host;
-	p.crls = ncrl > 0 ? crls : NULL;
+	p.crls = o.ncrl > 0 ? o.crls : NULL;
 	signal(SIGPIPE, SIG_IGN);
 
 	if (hm_tls_client_ctx_new(&p, &ctx, &err) != HM_OK) {

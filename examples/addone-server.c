@@ -260,26 +260,24 @@ main(int argc, char **argv)
 	struct pollfd		 pfd;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
+	struct addone_opts	 o;
 	hm_tls_params		 p;
 	hm_err			 err;
 	SSL_CTX			*ctx = NULL;
-	const char		*crls[ADDONE_LIST_MAX + 1] = { NULL };
 	const char		*allow[ADDONE_LIST_MAX + 1] = { NULL };
 	const char		*listen_spec = "127.0.0.1:4433";
 	char			 name[96], from[96], h[64], port[16];
-	size_t			 ncrl = 0, nallow = 0;
-	int			 ch, r, lfd, fd, failing = 0;
+	size_t			 nallow = 0;
+	int			 ch, lfd, fd, failing = 0;
 
 	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if ((r = addone_tls_option(ch, optarg, &p, crls, &ncrl,
-		    "addone-server")) == 1)
-			continue;
-		if (r == -2)
-			return 1;
-		if (r == -1)
-			return usage();
+	memset(&o, 0, sizeof(o));
+	o.prog = "addone-server";
+	o.p = &p;
+	while ((ch = addone_getopt(argc, argv, lo, &o)) != -1) {
 		switch (ch) {
+		case ADDONE_OPT_FAILED:
+			return 1;
 		case 'l': listen_spec = optarg; break;
 		case 'A':
 			if (nallow == ADDONE_LIST_MAX)
@@ -293,7 +291,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || p.cert == NULL || p.key == NULL || p.ca == NULL)
 		return usage();
-	p.crls = ncrl > 0 ? crls : NULL;
+	p.crls = o.ncrl > 0 ? o.crls : NULL;
 	p.peer_names = nallow > 0 ? allow : NULL;
 	p.flags = HM_TLS_REQUIRE_CLIENT_CERT;
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -8,34 +8,49 @@
 
 #include "addone.h"
 
-int
-addone_tls_option(int ch, char *arg, hm_tls_params *p, const char **crls,
-    size_t *ncrl, const char *prog)
+/* 1: ch was one of ADDONE_TLS_OPTIONS, 0: not, or the error to return. */
+static int
+tls_option(int ch, char *arg, struct addone_opts *o)
 {
 	switch (ch) {
 	case 'c':
-		p->cert = arg;
+		o->p->cert = arg;
 		return 1;
 	case 'k':
-		p->key = arg;
+		o->p->key = arg;
 		return 1;
 	case 'a':
-		p->ca = arg;
+		o->p->ca = arg;
 		return 1;
 	case 'r':
-		if (*ncrl == ADDONE_LIST_MAX)
-			return -1;
-		crls[(*ncrl)++] = arg;
+		if (o->ncrl == ADDONE_LIST_MAX)
+			return '?';
+		o->crls[o->ncrl++] = arg;
 		return 1;
 	case 'p':
-		if ((p->key_pass = getenv(arg)) == NULL) {
-			fprintf(stderr, "%s: $%s is not set\n", prog, arg);
-			return -2;
+		if ((o->p->key_pass = getenv(arg)) == NULL) {
+			fprintf(stderr, "%s: $%s is not set\n", o->prog, arg);
+			return ADDONE_OPT_FAILED;
 		}
 		return 1;
 	default:
 		return 0;
 	}
+}
+
+int
+addone_getopt(int argc, char **argv, const struct option *lo,
+    struct addone_opts *o)
+{
+	int	ch, r;
+
+	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if ((r = tls_option(ch, optarg, o)) == 0)
+			return ch;
+		if (r != 1)
+			return r;
+	}
+	return -1;
 }
 
 void

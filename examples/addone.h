@@ -6,6 +6,7 @@
 #ifndef ADDONE_H
 #define ADDONE_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -22,14 +23,24 @@
 	{ "crl", required_argument, NULL, 'r' },			\
 	{ "passphrase-env", required_argument, NULL, 'p' }
 
+/* The TLS options as read: p->crls is to point at crls (if ncrl > 0). */
+struct addone_opts {
+	const char	*prog;		/* for messages */
+	hm_tls_params	*p;
+	const char	*crls[ADDONE_LIST_MAX + 1];
+	size_t		 ncrl;
+};
+
+#define ADDONE_OPT_FAILED	(-2)	/* said on stderr: exit 1 */
+
 /*
- * Option ch of getopt_long with its argument arg, into p (and crls, of
- * ADDONE_LIST_MAX + 1, NULL-terminated, *ncrl used): 1 it was one of
- * ADDONE_TLS_OPTIONS; 0 it was not; -1 too many --crl (a usage error);
- * -2 the passphrase's variable is not set (said on stderr as prog).
+ * getopt_long with lo, which holds ADDONE_TLS_OPTIONS: those go into o;
+ * returns the next of the caller's options, '?' for a usage error (too
+ * many --crl too), ADDONE_OPT_FAILED (the passphrase's variable is not
+ * set) or -1 at the end.
  */
-int	addone_tls_option(int ch, char *arg, hm_tls_params *p,
-	    const char **crls, size_t *ncrl, const char *prog);
+int	addone_getopt(int argc, char **argv, const struct option *lo,
+	    struct addone_opts *o);
 
 /* Reads and writes on fd time out after secs seconds. */
 void	addone_timeouts(int fd, int secs);
