@@ -1,14 +1,27 @@
-/* What every benchmark needs: a clock, a way out, one core. */
+/*
+ * What every benchmark needs: a clock, a way out, one core; and, in
+ * bench.c, what the HTTP benches share: a `hallmark serve` child, a
+ * keep-alive HTTP/1.1 client, the raw sign + verify reference.
+ */
 #ifndef HM_BENCH_H
 #define HM_BENCH_H
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "hallmark/hallmark.h"
+
+#define HTTP_IO_TIMEOUT	5	/* seconds a socket may wait */
+#define HTTP_HEAD_MAX	4096	/* response status line and headers */
 
 static inline double
 now(void)
@@ -37,5 +50,69 @@ pin_one_core(void)
 	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 }
+
+/*
+ * The server and the directory it runs in (tmpdir), undone on exit;
+ * interrupted is set by SIGINT and SIGTERM.
+ */
+extern pid_t			server_pid;
+extern char			tmpdir[64];
+extern volatile sig_atomic_t	interrupted;
+
+/* A message, the server's log tail, exit(1); main thread only. */
+void	fail(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+void	sleep_for(double);
+/* Signals caught, tmpdir /tmp/hm-bench-<name>-XXXXXX made, cleanup set. */
+void	bench_begin(const char *);
+/* Run a CLI command, its output to /dev/null, its errors to ours. */
+void	run(const char *const []);
+/* `hm -d tmpdir serve` on cpu, logging to tmpdir/serve.log: its port. */
+unsigned server_start(const char *, const cpu_set_t *);
+/* SIGTERM, a bounded wait, then SIGKILL: its wait status, -1 if killed. */
+int	server_stop(void);
+/* This process on the first core (returned, in srv), the rest in cli. */
+int	cores_split(cpu_set_t *, cpu_set_t *, int *);
+/* The hallmark next to this program. */
+void	default_hallmark(char *, size_t);
+long	number(const char *, long, long, const char *);
+
+/*
+ * One keep-alive connection to 127.0.0.1:port.  buf holds
+ * HTTP_HEAD_MAX + body_max bytes: a response, maybe the start of the
+ * next; why (whylen bytes) says what failed.
+ */
+struct http {
+	int		 fd;		/* -1: not connected */
+	unsigned	 port;
+	unsigned char	*buf;
+	size_t		 body_max;
+	size_t		 have, used;
+	char		*why;
+	size_t		 whylen;
+};
+
+void	http_init(struct http *, unsigned, unsigned char *, size_t, char *,
+	    size_t);
+int	http_connect(struct http *);
+void	http_close(struct http *);
+/*
+ * Send msg and read one response, every length bounded: its status, its
+ * body (in buf until the next call) and whether the server closes.
+ */
+int	http_roundtrip(struct http *, const unsigned char *, size_t, int *,
+	    const unsigned char **, size_t *, int *);
+
+/* The reference: sign a TBS-sized message and verify it, P-256. */
+struct raw {
+	unsigned char	 msg[600];
+	EVP_PKEY	*k;
+	EVP_MD_CTX	*sctx, *vctx, *tmp;
+};
+
+int	raw_setup(struct raw *);
+void	raw_free(struct raw *);
+/* Pairs done in about secs seconds, or -1; *t gets the time taken. */
+long	raw_pairs(struct raw *, double, double *);
 
 #endif

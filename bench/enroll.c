@@ -36,29 +36,19 @@
  * Usage: bench-enroll [seconds-per-figure] [clients] [hallmark-binary]
  * (default: 3 16, the hallmark next to this program)
  */
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,20 +68,9 @@
 #define POOL_MIN	1000	/* sealed requests ready before a slice */
 #define POOL_MAX	(HM_TOKENS_PENDING_MAX - 500)
 #define TOKEN_TTL	3600	/* seconds: longer than any run */
-#define IO_TIMEOUT	5	/* seconds a socket may wait */
-#define START_TIMEOUT	10.0	/* seconds for "listening on" */
-#define CMD_TIMEOUT	60.0	/* seconds for a CLI command */
-#define STOP_TIMEOUT	5.0	/* seconds from SIGTERM to exit */
 #define SLICE_TIMEOUT	30.0	/* seconds for the clients to stop */
-#define HEAD_MAX	4096	/* response status line and headers */
 #define BODY_MAX	HM_ENROLL_MAX	/* response body */
 #define CN		"node.bench.example"
-
-/* What the exit path undoes: the server and the directory. */
-static pid_t		server_pid = -1;
-static char		tmpdir[] = "/tmp/hm-bench-enroll-XXXXXX";
-static int		have_dir;
-static volatile sig_atomic_t interrupted;
 
 struct fixture {
 	hm_ca		*ca;		/* the bench's own store connection */
@@ -127,10 +106,8 @@ struct client {
 	struct bench	*b;
 	long		 done;		/* requests answered, all slices */
 	long		 finished;	/* hm_enroll_finish'ed */
-	int		 fd;
-	/* What was read: a response, maybe the start of the next. */
-	unsigned char	 buf[HEAD_MAX + BODY_MAX];
-	size_t		 have, used;
+	struct http	 conn;
+	unsigned char	 buf[HTTP_HEAD_MAX + BODY_MAX];	/* conn's */
 	char		 why[HM_ERR_MSG_MAX + 64]; /* set: this client failed */
 };
 
@@ -149,69 +126,6 @@ struct bench {
 	struct client		*c;
 	int			 nclients;
 };
-
-static void
-log_tail(void)
-{
-	char	path[128], buf[1024], *from = buf;
-	ssize_t	n;
-	off_t	end;
-	int	fd;
-
-	snprintf(path, sizeof(path), "%s/serve.log", tmpdir);
-	if (!have_dir || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	if ((end = lseek(fd, 0, SEEK_END)) > (off_t)sizeof(buf) - 1)
-		lseek(fd, end - (off_t)sizeof(buf) + 1, SEEK_SET);
-	else
-		lseek(fd, 0, SEEK_SET);
-	if ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		/* Whole lines only. */
-		if (end >= (off_t)sizeof(buf) && (from = strchr(buf, '\n')) !=
-		    NULL)
-			from++;
-		fprintf(stderr, "end of the server's log:\n%s",
-		    from != NULL ? from : buf);
-	}
-	close(fd);
-}
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2),
-    noreturn));
-
-/* Only the main thread, with the clients parked or gone. */
-static void
-fail(const char *fmt, ...)
-{
-	va_list	ap;
-
-	fprintf(stderr, "%s: ", program_invocation_short_name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	ERR_print_errors_fp(stderr);
-	log_tail();
-	exit(1);	/* cleanup() stops the server, removes the directory */
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-static void
-sleep_for(double secs)
-{
-	struct timespec	ts;
-
-	ts.tv_sec = (time_t)secs;
-	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);	/* early on a signal: checked after */
-}
 
 /* Seconds the server's threads have run on a CPU, or -1. */
 static double
@@ -272,156 +186,6 @@ server_threads_to(const cpu_set_t *cpus)
 		n++;
 	}
 	closedir(d);
-}
-
-/* Wait up to secs for pid: its wait status, or -1 (still running). */
-static int
-wait_for(pid_t pid, double secs)
-{
-	double	t0 = now();
-	pid_t	w;
-	int	st;
-
-	for (;;) {
-		if ((w = waitpid(pid, &st, WNOHANG)) == pid)
-			return st;
-		if (w == -1 && errno != EINTR)
-			return 0;	/* not ours any more */
-		if (now() - t0 >= secs)
-			return -1;
-		sleep_for(0.01);
-	}
-}
-
-/* Stop the server: SIGTERM, a bounded wait, then SIGKILL. */
-static int
-server_stop(void)
-{
-	int	st;
-
-	if (server_pid <= 0)
-		return 0;
-	kill(server_pid, SIGTERM);
-	if ((st = wait_for(server_pid, STOP_TIMEOUT)) == -1) {
-		kill(server_pid, SIGKILL);
-		waitpid(server_pid, &st, 0);
-		st = -1;
-	}
-	server_pid = -1;
-	return st;
-}
-
-static pid_t
-spawn(const char *const argv[], int out, int errfd, const cpu_set_t *cpus)
-{
-	pid_t	pid;
-	int	null;
-
-	if ((pid = fork()) != 0)
-		return pid;
-	if ((null = open("/dev/null", O_RDWR)) == -1 ||
-	    dup2(null, 0) == -1 ||
-	    dup2(out >= 0 ? out : null, 1) == -1 ||
-	    (errfd >= 0 && dup2(errfd, 2) == -1))
-		_exit(127);
-	if (cpus != NULL)
-		sched_setaffinity(0, sizeof(*cpus), cpus);
-	execv(argv[0], (char *const *)argv);
-	fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-	_exit(127);
-}
-
-/* Run a command, its output to /dev/null, its errors to ours. */
-static void
-run(const char *const argv[])
-{
-	pid_t	pid;
-	int	st;
-
-	if ((pid = spawn(argv, -1, -1, NULL)) == -1)
-		fail("fork: %s", strerror(errno));
-	if ((st = wait_for(pid, CMD_TIMEOUT)) == -1) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-		fail("%s %s: no exit after %.0f s", argv[0], argv[3],
-		    CMD_TIMEOUT);
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail("%s %s failed", argv[0], argv[3]);
-}
-
-static void
-cleanup(void)
-{
-	const char	*rm[] = { "/bin/rm", "-rf", tmpdir, NULL };
-	pid_t		 pid;
-
-	server_stop();
-	if (have_dir && (pid = spawn(rm, -1, -1, NULL)) > 0)
-		waitpid(pid, NULL, 0);
-	have_dir = 0;
-}
-
-/* The port of "listening on 127.0.0.1:PORT\n" on fd, in bounded time. */
-static unsigned
-read_port(int fd)
-{
-	struct pollfd	 pfd = { fd, POLLIN, 0 };
-	const char	*pre = "listening on 127.0.0.1:";
-	char		 line[128], *end;
-	unsigned long	 port;
-	size_t		 have = 0;
-	ssize_t		 n;
-	double		 t0 = now(), left;
-
-	while (memchr(line, '\n', have) == NULL) {
-		if ((left = START_TIMEOUT - (now() - t0)) <= 0)
-			fail("no 'listening on' from the server after %.0f s",
-			    START_TIMEOUT);
-		if (have == sizeof(line) - 1)
-			fail("the server said too long a line");
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) == -1 &&
-		    errno != EINTR)
-			fail("poll: %s", strerror(errno));
-		if (interrupted)
-			fail("interrupted");
-		if ((pfd.revents & (POLLIN | POLLHUP)) == 0)
-			continue;
-		if ((n = read(fd, line + have, sizeof(line) - 1 - have)) <= 0)
-			fail("the server exited before it listened");
-		have += (size_t)n;
-	}
-	line[have] = '\0';
-	if (strncmp(line, pre, strlen(pre)) != 0)
-		fail("unexpected from the server: %.64s", line);
-	errno = 0;
-	port = strtoul(line + strlen(pre), &end, 10);
-	if (errno != 0 || *end != '\n' || port == 0 || port > 65535)
-		fail("bad port in: %.64s", line);
-	return (unsigned)port;
-}
-
-static unsigned
-server_start(const char *hm, const cpu_set_t *cpu)
-{
-	const char	*argv[] = { hm, "-d", tmpdir, "serve", "--listen",
-			    "127.0.0.1:0", NULL };
-	char		 path[128];
-	unsigned	 port;
-	int		 p[2], logfd;
-
-	/* Its one line a request goes to a file, as a real one's would. */
-	snprintf(path, sizeof(path), "%s/serve.log", tmpdir);
-	if ((logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || pipe2(p, O_CLOEXEC) == -1)
-		fail("%s: %s", path, strerror(errno));
-	if ((server_pid = spawn(argv, p[1], logfd, cpu)) == -1)
-		fail("fork: %s", strerror(errno));
-	close(p[1]);
-	close(logfd);
-	port = read_port(p[0]);
-	close(p[0]);
-	return port;
 }
 
 static int
@@ -614,161 +378,6 @@ pool_fill(struct fixture *f, struct pool *pl, size_t want, unsigned port,
 	pl->n += add;
 }
 
-static int
-client_connect(struct client *c)
-{
-	struct sockaddr_in	 sa;
-	struct timeval		 tv = { IO_TIMEOUT, 0 };
-	int			 one = 1;
-
-	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(c->why, sizeof(c->why), "socket: %s",
-		    strerror(errno));
-		return -1;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)c->b->port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	/* SO_SNDTIMEO bounds connect() too. */
-	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ==
-	    -1 || setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))
-	    == -1 || setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one)) == -1 ||
-	    connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		snprintf(c->why, sizeof(c->why), "connect: %s",
-		    strerror(errno));
-		close(c->fd);
-		c->fd = -1;
-		return -1;
-	}
-	c->have = c->used = 0;
-	return 0;
-}
-
-/* Content-Length's value: digits between optional blanks, or -1. */
-static long
-content_length(const unsigned char *v, const unsigned char *end)
-{
-	long	n = 0;
-	int	digits = 0;
-
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	for (; v < end && *v >= '0' && *v <= '9'; v++) {
-		if (++digits > 9)
-			return -1;
-		n = n * 10 + (*v - '0');
-	}
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	return digits > 0 && v == end ? n : -1;
-}
-
-/*
- * The head of a response, hlen bytes at c->buf: the status, the body's
- * length (Content-Length required, no chunks) and Connection: close.
- */
-static int
-parse_head(struct client *c, size_t hlen, int *status, size_t *clen,
-    int *closing)
-{
-	const unsigned char	*l, *le, *end = c->buf + hlen - 2;
-	const unsigned char	*b = c->buf;
-	long			 n = -1;
-
-	if (hlen > HEAD_MAX) {
-		snprintf(c->why, sizeof(c->why), "response head over %d "
-		    "bytes", HEAD_MAX);
-		return -1;
-	}
-	if (hlen < 16 || memcmp(b, "HTTP/1.", 7) != 0 || b[8] != ' ' ||
-	    b[9] < '1' || b[9] > '5' || b[10] < '0' || b[10] > '9' ||
-	    b[11] < '0' || b[11] > '9' || b[12] != ' ') {
-		snprintf(c->why, sizeof(c->why), "not an HTTP/1.x status "
-		    "line");
-		return -1;
-	}
-	*status = (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
-	*closing = 0;
-	/* Each header line ends in CRLF; the last CRLF ends the head. */
-	l = (const unsigned char *)memmem(b, hlen, "\r\n", 2) + 2;
-	for (; l < end; l = le + 2) {
-		le = memmem(l, (size_t)(end + 2 - l), "\r\n", 2);
-		if (le - l >= 15 && strncasecmp((const char *)l,
-		    "Content-Length:", 15) == 0)
-			n = content_length(l + 15, le);
-		else if (le - l >= 18 && strncasecmp((const char *)l,
-		    "Transfer-Encoding:", 18) == 0)
-			n = -2;
-		else if (le - l == 17 && strncasecmp((const char *)l,
-		    "Connection: close", 17) == 0)
-			*closing = 1;
-	}
-	if (n < 0 || n > BODY_MAX) {
-		snprintf(c->why, sizeof(c->why), "HTTP %d: %s", *status,
-		    n == -2 ? "chunked, want Content-Length" : n == -1 ?
-		    "no Content-Length" : "body too large");
-		return -1;
-	}
-	*clen = (size_t)n;
-	return 0;
-}
-
-/*
- * Send msg on c's connection and read one response into c->buf, every
- * length bounded; *body points there until the next call.
- */
-static int
-roundtrip(struct client *c, const unsigned char *msg, size_t len,
-    int *status, const unsigned char **body, size_t *blen, int *closing)
-{
-	const unsigned char	*e;
-	size_t			 off, hlen = 0, clen = 0;
-	ssize_t			 n;
-
-	/* What is left of the last read starts this response. */
-	memmove(c->buf, c->buf + c->used, c->have - c->used);
-	c->have -= c->used;
-	c->used = 0;
-	for (off = 0; off < len; off += (size_t)n)
-		if ((n = send(c->fd, msg + off, len - off, MSG_NOSIGNAL)) <=
-		    0) {
-			snprintf(c->why, sizeof(c->why), "send: %s",
-			    n == 0 ? "nothing sent" : errno == EAGAIN ?
-			    "timed out" : strerror(errno));
-			return -1;
-		}
-	for (;;) {
-		if (hlen == 0 && (e = memmem(c->buf, c->have, "\r\n\r\n",
-		    4)) != NULL) {
-			hlen = (size_t)(e - c->buf) + 4;
-			if (parse_head(c, hlen, status, &clen, closing) != 0)
-				return -1;
-		}
-		if (hlen == 0 && c->have >= HEAD_MAX) {
-			snprintf(c->why, sizeof(c->why), "response head over "
-			    "%d bytes", HEAD_MAX);
-			return -1;
-		}
-		if (hlen > 0 && c->have >= hlen + clen) {
-			*body = c->buf + hlen;
-			*blen = clen;
-			c->used = hlen + clen;
-			return 0;
-		}
-		if ((n = recv(c->fd, c->buf + c->have, sizeof(c->buf) -
-		    c->have, 0)) <= 0) {
-			snprintf(c->why, sizeof(c->why), "recv: %s",
-			    n == 0 ? "the server closed the connection" :
-			    errno == EAGAIN ? "no answer in time" :
-			    strerror(errno));
-			return -1;
-		}
-		c->have += (size_t)n;
-	}
-}
-
 /*
  * One request from the pool and its reply, checked: 1 when the pool is
  * dry, -1 on failure (c->why says why).
@@ -788,11 +397,11 @@ client_one(struct client *c)
 	if ((i = atomic_fetch_add(&pl->next, 1)) >= pl->n)
 		return 1;
 	p = &pl->p[i];
-	if (c->fd == -1 && client_connect(c) != 0)
+	if (c->conn.fd == -1 && http_connect(&c->conn) != 0)
 		return -1;
 	t0 = now();
-	if (roundtrip(c, p->msg, p->len, &status, &body, &blen, &closing)
-	    != 0)
+	if (http_roundtrip(&c->conn, p->msg, p->len, &status, &body, &blen,
+	    &closing) != 0)
 		return -1;
 	p->lat = now() - t0;
 	if (status != 200 || blen == 0) {
@@ -823,10 +432,8 @@ client_one(struct client *c)
 		}
 		c->finished++;
 	}
-	if (closing) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	if (closing)
+		http_close(&c->conn);
 	c->done++;
 	return 0;
 }
@@ -866,9 +473,7 @@ client_main(void *arg)
 			pthread_cond_signal(&b->done);
 		pthread_mutex_unlock(&b->mu);
 	}
-	if (c->fd != -1)
-		close(c->fd);
-	c->fd = -1;
+	http_close(&c->conn);
 	return NULL;
 }
 
@@ -928,63 +533,6 @@ load_slice(struct bench *b, double secs, double *t, double *cpu)
 	return n;
 }
 
-/* (a): sign a TBS-sized message and verify the signature, P-256. */
-struct raw {
-	unsigned char	 msg[600];
-	EVP_PKEY	*k;
-	EVP_MD_CTX	*sctx, *vctx, *tmp;
-};
-
-static void
-raw_setup(struct raw *r)
-{
-	memset(r->msg, 0x5a, sizeof(r->msg));
-	r->k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	r->sctx = EVP_MD_CTX_new();
-	r->vctx = EVP_MD_CTX_new();
-	r->tmp = EVP_MD_CTX_new();
-	if (r->k == NULL || r->sctx == NULL || r->vctx == NULL ||
-	    r->tmp == NULL ||
-	    EVP_DigestSignInit_ex(r->sctx, NULL, "SHA256", NULL, NULL, r->k,
-	    NULL) != 1 ||
-	    EVP_DigestVerifyInit_ex(r->vctx, NULL, "SHA256", NULL, NULL, r->k,
-	    NULL) != 1)
-		fail("raw setup");
-}
-
-static void
-raw_free(struct raw *r)
-{
-	EVP_MD_CTX_free(r->tmp);
-	EVP_MD_CTX_free(r->sctx);
-	EVP_MD_CTX_free(r->vctx);
-	EVP_PKEY_free(r->k);
-}
-
-/* Pairs done in about secs seconds; *t gets the time taken. */
-static long
-raw_pairs(struct raw *r, double secs, double *t)
-{
-	unsigned char	 sig[128];
-	size_t		 siglen;
-	double		 t0;
-	long		 n = 0;
-
-	t0 = now();
-	do {
-		siglen = sizeof(sig);
-		if (EVP_MD_CTX_copy_ex(r->tmp, r->sctx) != 1 ||
-		    EVP_DigestSign(r->tmp, sig, &siglen, r->msg,
-		    sizeof(r->msg)) != 1 ||
-		    EVP_MD_CTX_copy_ex(r->tmp, r->vctx) != 1 ||
-		    EVP_DigestVerify(r->tmp, sig, siglen, r->msg,
-		    sizeof(r->msg)) != 1)
-			fail("raw sign/verify");
-		n++;
-	} while ((*t = now() - t0) < secs);
-	return n;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -1013,45 +561,15 @@ lat_keep(const struct pool *pl, double **lat, size_t *n, size_t *cap)
 		(*lat)[(*n)++] = pl->p[i].lat;
 }
 
-/* The hallmark next to this program. */
-static void
-default_hallmark(char *buf, size_t len)
-{
-	ssize_t	 n;
-	char	*slash;
-
-	if ((n = readlink("/proc/self/exe", buf, len - 1)) <= 0)
-		fail("readlink /proc/self/exe: %s", strerror(errno));
-	buf[n] = '\0';
-	if ((slash = strrchr(buf, '/')) == NULL ||
-	    (size_t)(slash - buf) + sizeof("/hallmark") > len)
-		fail("where is hallmark? give its path");
-	memcpy(slash, "/hallmark", sizeof("/hallmark"));
-}
-
-static long
-number(const char *s, long lo, long hi, const char *what)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		fail("%s: want %ld to %ld", what, lo, hi);
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
 	struct fixture		 f;
 	struct bench		 b;
 	struct pool		 pl;
-	struct sigaction	 sa;
 	struct raw		 raw;
 	pthread_condattr_t	 ca;
-	cpu_set_t		 all, srv;
+	cpu_set_t		 srv;
 	sigset_t		 block, old;
 	hm_ca			*after;
 	hm_err			 err;
@@ -1061,7 +579,7 @@ main(int argc, char **argv)
 	long			 n, na, nb, seq = 0, finished = 0, before;
 	long			 stored, used = 0;
 	size_t			 nlat = 0, cap = 0, want;
-	int			 i, k, rounds, ncpu, core, st, dry = 0;
+	int			 i, k, rounds, core, st, dry = 0;
 
 	secs = (double)number(argc > 1 ? argv[1] : "3", 1, 3600, "seconds");
 	memset(&b, 0, sizeof(b));
@@ -1074,33 +592,13 @@ main(int argc, char **argv)
 	if (access(hm, X_OK) == -1)
 		fail("%s: %s", hm, strerror(errno));
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	if (mkdtemp(tmpdir) == NULL)
-		fail("mkdtemp: %s", strerror(errno));
-	have_dir = 1;
-	atexit(cleanup);
+	bench_begin("enroll");
 	memset(&f, 0, sizeof(f));
 	setup(&f, hm);
 	before = certs_stored(f.ca);
 
 	/* The server and (a) on the first core; clients on the rest. */
-	if (sched_getaffinity(0, sizeof(all), &all) == -1)
-		fail("sched_getaffinity: %s", strerror(errno));
-	ncpu = CPU_COUNT(&all);
-	for (core = 0; core < CPU_SETSIZE - 1 && !CPU_ISSET(core, &all);
-	    core++)
-		;
-	CPU_ZERO(&srv);
-	CPU_SET(core, &srv);
-	b.cli_cpus = all;
-	CPU_CLR(core, &b.cli_cpus);
-	b.pin_clients = ncpu > 1;
-	sched_setaffinity(0, sizeof(srv), &srv);
+	core = cores_split(&srv, &b.cli_cpus, &b.pin_clients);
 	b.f = &f;
 	b.port = server_start(hm, &srv);
 	if (b.pin_clients)
@@ -1125,7 +623,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (i = 0; i < b.nclients; i++) {
 		b.c[i].b = &b;
-		b.c[i].fd = -1;
+		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
+		    b.c[i].why, sizeof(b.c[i].why));
 		if (pthread_create(&b.c[i].th, NULL, client_main, &b.c[i]) !=
 		    0)
 			fail("pthread_create");
@@ -1137,13 +636,15 @@ main(int argc, char **argv)
 	 * slice the pool holds three slices' worth at the best rate seen
 	 * (twice as much after a dry slice), within the cap.
 	 */
-	raw_setup(&raw);
+	if (raw_setup(&raw) != 0)
+		fail("raw setup");
 	rounds = (int)(secs / SLICE + 0.5);
 	na = nb = 0;
 	ta = tb = busy = 0;
 	want = POOL_MIN;
 	for (k = -1; k < rounds && !interrupted; k++) {
-		n = raw_pairs(&raw, SLICE, &t);
+		if ((n = raw_pairs(&raw, SLICE, &t)) < 0)
+			fail("raw sign/verify");
 		if (k >= 0) {
 			na += n;
 			ta += t;

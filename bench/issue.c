@@ -32,64 +32,6 @@
 #define BATCH		256
 #define SLICE		0.25
 
-/* (a): sign a TBS-sized message and verify the signature, P-256. */
-struct raw {
-	unsigned char	 msg[600];
-	EVP_PKEY	*k;
-	EVP_MD_CTX	*sctx, *vctx, *tmp;
-};
-
-static void
-raw_setup(struct raw *r)
-{
-	memset(r->msg, 0x5a, sizeof(r->msg));
-	r->k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	r->sctx = EVP_MD_CTX_new();
-	r->vctx = EVP_MD_CTX_new();
-	r->tmp = EVP_MD_CTX_new();
-	if (r->k == NULL || r->sctx == NULL || r->vctx == NULL ||
-	    r->tmp == NULL ||
-	    EVP_DigestSignInit_ex(r->sctx, NULL, "SHA256", NULL, NULL, r->k,
-	    NULL) != 1 ||
-	    EVP_DigestVerifyInit_ex(r->vctx, NULL, "SHA256", NULL, NULL, r->k,
-	    NULL) != 1)
-		die("raw setup", NULL);
-}
-
-static void
-raw_free(struct raw *r)
-{
-	EVP_MD_CTX_free(r->tmp);
-	EVP_MD_CTX_free(r->sctx);
-	EVP_MD_CTX_free(r->vctx);
-	EVP_PKEY_free(r->k);
-}
-
-/* Pairs done in about secs seconds; *t gets the time taken. */
-static long
-raw_pairs(struct raw *r, double secs, double *t)
-{
-	unsigned char	 sig[128];
-	size_t		 siglen;
-	double		 t0;
-	long		 n = 0;
-
-	t0 = now();
-	do {
-		/* The fastest honest use: prepared contexts, copied. */
-		siglen = sizeof(sig);
-		if (EVP_MD_CTX_copy_ex(r->tmp, r->sctx) != 1 ||
-		    EVP_DigestSign(r->tmp, sig, &siglen, r->msg,
-		    sizeof(r->msg)) != 1 ||
-		    EVP_MD_CTX_copy_ex(r->tmp, r->vctx) != 1 ||
-		    EVP_DigestVerify(r->tmp, sig, siglen, r->msg,
-		    sizeof(r->msg)) != 1)
-			die("raw sign/verify", NULL);
-		n++;
-	} while ((*t = now() - t0) < secs);
-	return n;
-}
-
 struct fixture {
 	unsigned char	*der[NCSR];
 	size_t		 len[NCSR];
@@ -195,7 +137,7 @@ main(int argc, char **argv)
 	char		 dir[] = "/tmp/hm-bench-XXXXXX", cmd[4200];
 	double		 secs = argc > 1 ? atof(argv[1]) : 3.0;
 	long		 want = argc > 2 ? atol(argv[2]) : 100000, have, rows;
-	long		 na, nb, nc, seq;
+	long		 n, na, nb, nc, seq;
 	double		 a, b, c, t0, tl, t, ta, tb, tc;
 	struct raw	 r;
 	int		 i;
@@ -207,12 +149,15 @@ main(int argc, char **argv)
 	setup(&f, dir);
 
 	/* Interleaved slices: (a) (b) (c) (a) (b) (c) ... */
-	raw_setup(&r);
+	if (raw_setup(&r) != 0)
+		die("raw setup", NULL);
 	na = nb = nc = 0;
 	ta = tb = tc = 0;
 	seq = 0;
 	for (i = 0; i < (int)(secs / SLICE + 0.5) || i < 1; i++) {
-		na += raw_pairs(&r, SLICE, &t);
+		if ((n = raw_pairs(&r, SLICE, &t)) < 0)
+			die("raw sign/verify", NULL);
+		na += n;
 		ta += t;
 		nb += issuance(&f, SLICE, 0, 0, &seq, &t);
 		tb += t;

@@ -26,8 +26,9 @@
 
 #include <hallmark/hallmark.h>
 
+#include "addone.h"
+
 #define IO_TIMEOUT	5	/* seconds for connecting, each read, write */
-#define LIST_MAX	64	/* --crl options */
 #define N_MAX		30	/* bytes of N */
 
 static int
@@ -45,7 +46,6 @@ static int
 connect_to(const char *host, const char *port)
 {
 	struct addrinfo	 hints, *res = NULL, *ai;
-	struct timeval	 tv = { IO_TIMEOUT, 0 };
 	int		 fd = -1, e, saved = 0;
 
 	memset(&hints, 0, sizeof(hints));
@@ -61,8 +61,7 @@ connect_to(const char *host, const char *port)
 		    0)) == -1)
 			continue;
 		/* SO_SNDTIMEO bounds connect() too (Linux). */
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		addone_timeouts(fd, IO_TIMEOUT);
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		saved = errno;
@@ -80,47 +79,33 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "ca", required_argument, NULL, 'a' },
-		{ "crl", required_argument, NULL, 'r' },
+		ADDONE_TLS_OPTIONS,
 		{ "connect", required_argument, NULL, 'C' },
-		{ "passphrase-env", required_argument, NULL, 'p' },
 		{ "show-peer", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct addone_opts o;
 	hm_tls_params	 p;
 	hm_err		 err;
 	SSL_CTX		*ctx = NULL;
 	SSL		*ssl = NULL;
-	const char	*crls[LIST_MAX + 1] = { NULL };
 	const char	*connect_spec = NULL, *n;
 	char		 hp[256], *host, *port, req[N_MAX + 2], reply[64];
 	char		 why[160], name[128], serial[41];
-	size_t		 ncrl = 0, len = 0;
+	size_t		 len;
 	int		 ch, fd = -1, r, show = 0, rc = 1;
 
 	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	memset(&o, 0, sizeof(o));
+	o.prog = "addone-client";
+	o.p = &p;
+	while ((ch = addone_getopt(argc, argv, lo, &o)) != -1) {
 		switch (ch) {
-		case 'c': p.cert = optarg; break;
-		case 'k': p.key = optarg; break;
-		case 'a': p.ca = optarg; break;
+		case ADDONE_OPT_FAILED:
+			return 1;
 		case 'C': connect_spec = optarg; break;
 		case 's': show = 1; break;
-		case 'r':
-			if (ncrl == LIST_MAX)
-				return usage();
-			crls[ncrl++] = optarg;
-			break;
-		case 'p':
-			if ((p.key_pass = getenv(optarg)) == NULL) {
-				fprintf(stderr, "addone-client: $%s is not "
-				    "set\n", optarg);
-				return 1;
-			}
-			break;
 		case 'h':
 		default:
 			return usage();
@@ -148,7 +133,7 @@ main(int argc, char **argv)
 		host++;
 	}
 	p.host = host;
-	p.crls = ncrl > 0 ? crls : NULL;
+	p.crls = o.ncrl > 0 ? o.crls : NULL;
 	signal(SIGPIPE, SIG_IGN);
 
 	if (hm_tls_client_ctx_new(&p, &ctx, &err) != HM_OK) {
@@ -165,8 +150,7 @@ main(int argc, char **argv)
 	if ((r = SSL_connect(ssl)) != 1)
 		goto refused;
 	if (show) {
-		if (hm_tls_peer_name(ssl, name, sizeof(name)) != HM_OK)
-			snprintf(name, sizeof(name), "(no name)");
+		addone_peer_name(ssl, name, sizeof(name));
 		if (hm_tls_peer_serial(ssl, serial, sizeof(serial)) != HM_OK)
 			snprintf(serial, sizeof(serial), "?");
 		printf("server %s serial %s\n", name, serial);
@@ -178,12 +162,7 @@ main(int argc, char **argv)
 	 */
 	if ((r = SSL_write(ssl, req, (int)strlen(req))) <= 0)
 		goto refused;
-	while (len < sizeof(reply) - 1 && memchr(reply, '\n', len) == NULL) {
-		if ((r = SSL_read(ssl, reply + len, (int)(sizeof(reply) - 1 -
-		    len))) <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = addone_read_line(ssl, reply, sizeof(reply) - 1, &r);
 	if (len == 0)
 		goto refused;
 	reply[len] = '\0';

@@ -33,9 +33,10 @@
 
 #include <hallmark/hallmark.h>
 
+#include "addone.h"
+
 #define LINE_MAX_BYTES	32	/* a request, newline included */
 #define IO_TIMEOUT	5	/* seconds a client may take to speak */
-#define LIST_MAX	64	/* --crl and --allow options */
 
 static volatile sig_atomic_t	got_hup, got_term;
 
@@ -177,16 +178,14 @@ drain_close(int fd)
 static void
 serve(SSL_CTX *ctx, int fd, const char *from)
 {
-	struct timeval	 tv = { IO_TIMEOUT, 0 };
 	SSL		*ssl = NULL;
 	hm_err		 err;
 	char		 line[LINE_MAX_BYTES], reply[64], who[128], why[160];
 	char		*nl;
-	size_t		 len = 0;
+	size_t		 len;
 	int		 r = 0;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	addone_timeouts(fd, IO_TIMEOUT);
 	if (hm_tls_ssl_new(ctx, &ssl, &err) != HM_OK) {
 		printf("%s: %s\n", from, err.msg);
 		close(fd);
@@ -200,14 +199,9 @@ serve(SSL_CTX *ctx, int fd, const char *from)
 		drain_close(fd);
 		return;
 	}
-	if (hm_tls_peer_name(ssl, who, sizeof(who)) != HM_OK)
-		snprintf(who, sizeof(who), "(no name)");
+	addone_peer_name(ssl, who, sizeof(who));
 	/* A line: up to the newline, LINE_MAX_BYTES at most. */
-	while (len < sizeof(line) && memchr(line, '\n', len) == NULL) {
-		if ((r = SSL_read(ssl, line + len, sizeof(line) - len)) <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = addone_read_line(ssl, line, sizeof(line), &r);
 	if ((nl = memchr(line, '\n', len)) != NULL)
 		answer(line, (size_t)(nl - line), reply, sizeof(reply));
 	else if (len == sizeof(line))
@@ -256,13 +250,9 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "cert", required_argument, NULL, 'c' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "ca", required_argument, NULL, 'a' },
-		{ "crl", required_argument, NULL, 'r' },
+		ADDONE_TLS_OPTIONS,
 		{ "allow", required_argument, NULL, 'A' },
 		{ "listen", required_argument, NULL, 'l' },
-		{ "passphrase-env", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -270,39 +260,29 @@ main(int argc, char **argv)
 	struct pollfd		 pfd;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl;
+	struct addone_opts	 o;
 	hm_tls_params		 p;
 	hm_err			 err;
 	SSL_CTX			*ctx = NULL;
-	const char		*crls[LIST_MAX + 1] = { NULL };
-	const char		*allow[LIST_MAX + 1] = { NULL };
+	const char		*allow[ADDONE_LIST_MAX + 1] = { NULL };
 	const char		*listen_spec = "127.0.0.1:4433";
 	char			 name[96], from[96], h[64], port[16];
-	size_t			 ncrl = 0, nallow = 0;
+	size_t			 nallow = 0;
 	int			 ch, lfd, fd, failing = 0;
 
 	memset(&p, 0, sizeof(p));
-	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	memset(&o, 0, sizeof(o));
+	o.prog = "addone-server";
+	o.p = &p;
+	while ((ch = addone_getopt(argc, argv, lo, &o)) != -1) {
 		switch (ch) {
-		case 'c': p.cert = optarg; break;
-		case 'k': p.key = optarg; break;
-		case 'a': p.ca = optarg; break;
+		case ADDONE_OPT_FAILED:
+			return 1;
 		case 'l': listen_spec = optarg; break;
-		case 'r':
-			if (ncrl == LIST_MAX)
-				return usage();
-			crls[ncrl++] = optarg;
-			break;
 		case 'A':
-			if (nallow == LIST_MAX)
+			if (nallow == ADDONE_LIST_MAX)
 				return usage();
 			allow[nallow++] = optarg;
-			break;
-		case 'p':
-			if ((p.key_pass = getenv(optarg)) == NULL) {
-				fprintf(stderr, "addone-server: $%s is not "
-				    "set\n", optarg);
-				return 1;
-			}
 			break;
 		case 'h':
 		default:
@@ -311,7 +291,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || p.cert == NULL || p.key == NULL || p.ca == NULL)
 		return usage();
-	p.crls = ncrl > 0 ? crls : NULL;
+	p.crls = o.ncrl > 0 ? o.crls : NULL;
 	p.peer_names = nallow > 0 ? allow : NULL;
 	p.flags = HM_TLS_REQUIRE_CLIENT_CERT;
 	setvbuf(stdout, NULL, _IOLBF, 0);
