@@ -653,3 +653,95 @@ hm_pair_free(hm_pair *p)
 	OPENSSL_cleanse(p, sizeof(*p));
 	free(p);
 }
+
+/*
+ * The code as words: each pair of digits names one of 100 short, common
+ * words that do not share their first three letters, so that a code read
+ * aloud or typed from a screen is hard to get wrong.
+ */
+static const char *const code_words[100] = {
+	"acorn", "anchor", "apple", "arrow", "badge", "bamboo", "banjo",
+	"barrel", "beacon", "bicycle", "blanket", "bottle", "bridge",
+	"bucket", "button", "cabin", "camel", "cactus", "candle", "carpet",
+	"castle", "cedar", "cherry", "circle", "cliff", "clover", "cobra",
+	"comet", "copper", "coral", "cotton", "crayon", "cricket", "crystal",
+	"dolphin", "dragon", "drum", "eagle", "ember", "engine", "falcon",
+	"feather", "fiddle", "forest", "fossil", "fountain", "garden",
+	"ginger", "glacier", "globe", "granite", "guitar", "hammer", "harbor",
+	"hazel", "helmet", "honey", "horizon", "island", "ivory", "jacket",
+	"jaguar", "jungle", "kettle", "kiwi", "ladder", "lantern", "lemon",
+	"lizard", "magnet", "maple", "marble", "meadow", "mirror", "monkey",
+	"mountain", "napkin", "needle", "nutmeg", "ocean", "olive", "orange",
+	"otter", "paddle", "panda", "pebble", "pepper", "pilot", "planet",
+	"pocket", "puzzle", "quartz", "rabbit", "raven", "river", "rocket",
+	"saddle", "salmon", "thunder", "violin",
+};
+
+int
+hm_pair_code_words(const char *code, char *out, size_t len)
+{
+	size_t	i;
+	int	n;
+
+	for (i = 0; i < 6; i++)
+		if (code[i] < '0' || code[i] > '9')
+			return HM_E_INVALID;
+	if (code[6] != '\0')
+		return HM_E_INVALID;
+	n = snprintf(out, len, "%s-%s-%s",
+	    code_words[(code[0] - '0') * 10 + (code[1] - '0')],
+	    code_words[(code[2] - '0') * 10 + (code[3] - '0')],
+	    code_words[(code[4] - '0') * 10 + (code[5] - '0')]);
+	return n < 0 || (size_t)n >= len ? HM_E_TOOBIG : HM_OK;
+}
+
+int
+hm_pair_code_parse(const char *typed, char code[7])
+{
+	char	 w[16];
+	size_t	 i, k, n = 0, d = 0;
+	int	 j;
+
+	if (typed == NULL)
+		return HM_E_INVALID;
+	/* Six digits, with spaces anywhere. */
+	for (i = 0; typed[i] != '\0'; i++) {
+		if (typed[i] == ' ')
+			continue;
+		if (typed[i] < '0' || typed[i] > '9' || d >= 6)
+			break;
+		code[d++] = typed[i];
+	}
+	if (typed[i] == '\0' && d == 6) {
+		code[6] = '\0';
+		return HM_OK;
+	}
+	/* Three words, apart by spaces or hyphens, in any case. */
+	for (i = 0, d = 0; d < 6; ) {
+		while (typed[i] == ' ' || typed[i] == '-')
+			i++;
+		for (k = 0; typed[i] != '\0' && typed[i] != ' ' &&
+		    typed[i] != '-'; i++) {
+			if (k + 1 >= sizeof(w))
+				return HM_E_INVALID;
+			w[k++] = (char)(typed[i] >= 'A' && typed[i] <= 'Z' ?
+			    typed[i] + ('a' - 'A') : typed[i]);
+		}
+		w[k] = '\0';
+		if (k == 0)
+			return HM_E_INVALID;
+		for (j = 0; j < 100 && strcmp(w, code_words[j]) != 0; j++)
+			;
+		if (j == 100)
+			return HM_E_INVALID;
+		code[d++] = (char)('0' + j / 10);
+		code[d++] = (char)('0' + j % 10);
+		n++;
+	}
+	while (typed[i] == ' ' || typed[i] == '-')
+		i++;
+	if (typed[i] != '\0' || n != 3)
+		return HM_E_INVALID;
+	code[6] = '\0';
+	return HM_OK;
+}

@@ -120,7 +120,6 @@ hm_pair_approve(hm_ca *ca, const char *id, const char *code,
 	hm_store		*st = ca->store;
 	char			 nid[33], typed[8];
 	time_t			 now = time(NULL);
-	size_t			 i;
 	int			 rc, match;
 
 	memset(&pr, 0, sizeof(pr));
@@ -128,12 +127,9 @@ hm_pair_approve(hm_ca *ca, const char *id, const char *code,
 	memset(typed, 0, sizeof(typed));
 	if ((rc = norm_id(id, nid, err)) != HM_OK)
 		return rc;
-	for (i = 0; code != NULL && code[i] >= '0' && code[i] <= '9' &&
-	    i < 6; i++)
-		typed[i] = code[i];
-	if (code == NULL || i != 6 || code[i] != '\0')
+	if (hm_pair_code_parse(code, typed) != HM_OK)
 		return hm_seterr(err, HM_E_INVALID, "the code is the 6 digits "
-		    "the new machine shows");
+		    "(or the 3 words) the new machine shows");
 	if ((rc = st->ops->pair_get(st, nid, &pr, err)) != HM_OK)
 		return rc;
 	if (pr.state != HM_PAIR_REVEALED || pr.info.expires_at <= now ||

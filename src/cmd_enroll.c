@@ -18,7 +18,8 @@
 
 
 static const struct cmd cmd = { "enroll", NULL,
-    "enroll --server URL (--token TOKEN|- | --pair --name CN [--profile P])\n"
+    "enroll --server URL (--token TOKEN|- | --pair --name CN [--profile P]\n"
+    "    [--words])\n"
     "    [--key-type T] [--out-dir DIR] [--name CN] [--san TYPE:VALUE]...\n"
     "    [--cacert FILE] [--force] [--passphrase-env VAR]",
     "Get a certificate for this machine from a hallmark serve that gave\n"
@@ -33,6 +34,7 @@ static const struct cmd cmd = { "enroll", NULL,
     "                         code for its operator to compare and waits\n"
     "                         (5 minutes at most) for approval\n"
     "  --profile P            with --pair: server, client (default), both\n"
+    "  --words                with --pair: show the code as words too\n"
     "  --key-type T           ed25519, p256 (default), p384, rsa2048, ...\n"
     "  --out-dir DIR          where to write (default: .)\n"
     "  --name CN              ask for this CN (default: the token's)\n"
@@ -74,7 +76,8 @@ http_refused(const char *server, long status, const struct http_body *b)
  */
 static int
 pair(const char *server, const char *cacert, const char *name,
-    hm_profile_id profile, const hm_csr *csr, struct http_body *b, hm_enroll **e)
+    hm_profile_id profile, int words, const hm_csr *csr, struct http_body *b,
+    hm_enroll **e)
 {
 	const unsigned char	*msg;
 	hm_pair			*p = NULL;
@@ -83,6 +86,7 @@ pair(const char *server, const char *cacert, const char *name,
 	long			 status = 0;
 	int			 polls, state = HM_PAIR_WAITING, rc = -1;
 	const char		*code;
+	char			 w[64];
 	struct http_opts	 ho = { cacert, NULL, NULL, NULL };
 
 	if (hm_pair_new(name, profile, &p, &err) != HM_OK) {
@@ -111,6 +115,8 @@ pair(const char *server, const char *cacert, const char *name,
 	}
 	code = hm_pair_code(p);
 	printf("pairing code: %.3s %.3s\n", code, code + 3);
+	if (words && hm_pair_code_words(code, w, sizeof(w)) == HM_OK)
+		printf("in words:     %s\n", w);
 	printf("On the CA: hallmark pair list, check the name and address, "
 	    "then\n  hallmark pair approve ID --code %s\nwith the code "
 	    "read here, not copied from anywhere else.  Waiting...\n",
@@ -181,6 +187,7 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 		{ "san", required_argument, NULL, 'S' },
 		{ "cacert", required_argument, NULL, 'c' },
 		{ "pair", no_argument, NULL, 'P' },
+		{ "words", no_argument, NULL, 'w' },
 		{ "profile", required_argument, NULL, 'p' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -206,7 +213,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 	char		*chain = NULL;
 	size_t		 reqlen, i, n;
 	long		 status = 0;
-	int		 ch, flags = 0, pairing = 0, rc = EXIT_FAILURE;
+	int		 ch, flags = 0, pairing = 0, words = 0;
+	int		 rc = EXIT_FAILURE;
 
 	(void)g;
 	memset(tok, 0, sizeof(tok));
@@ -232,6 +240,7 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 			break;
 		case 'c': cacert = optarg; break;
 		case 'P': pairing = 1; break;
+		case 'w': words = 1; break;
 		case 'p':
 			if (hm_profile_parse(optarg, &profile, &err) != HM_OK) {
 				fail(&err);
@@ -286,7 +295,8 @@ cmd_enroll(struct cli *g, int argc, char **argv)
 		goto out;
 	}
 	OPENSSL_cleanse(tok, sizeof(tok));
-	if (pairing && pair(base, cacert, cn, profile, csr, b, &e) != 0)
+	if (pairing && pair(base, cacert, cn, profile, words, csr, b,
+	    &e) != 0)
 		goto out;
 	req = hm_enroll_request(e, &reqlen);
 	ho.cacert = cacert;

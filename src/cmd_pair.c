@@ -21,7 +21,8 @@ static const struct cmd sub[] = {
 	  "Approve a waiting pairing with the 6-digit code the new machine\n"
 	  "shows.  A match lets it enroll (its key becomes a token for the\n"
 	  "name and profile it asked for); a mismatch drops the pairing.\n\n"
-	  "  --code CODE            the code shown on the new machine\n"
+	  "  --code CODE            the code shown on the new machine: 6\n"
+	  "                         digits, or its 3 words\n"
 	  "  --ca NAME              the issuing CA (default: root)\n"
 	  "  --san TYPE:VALUE       the certificate's names (default, for\n"
 	  "                         server and both: dns:NAME)\n" },

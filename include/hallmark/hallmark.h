@@ -725,6 +725,16 @@ const unsigned char *hm_pair_status_msg(const hm_pair *p, size_t *len);
  */
 const char	*hm_pair_code(const hm_pair *p);
 /*
+ * The 6-digit code as three words ("maple-otter-river": each pair of
+ * digits one of 100 words), into out; HM_E_INVALID for another code.
+ */
+int		 hm_pair_code_words(const char *code, char *out, size_t len);
+/*
+ * What an operator typed, as the 6 digits: the digits (spaces allowed)
+ * or the three words (any case, apart by spaces or hyphens).
+ */
+int		 hm_pair_code_parse(const char *typed, char code[7]);
+/*
  * Read a reply to status: *state is HM_PAIR_WAITING, HM_PAIR_APPROVED or
  * HM_PAIR_ENDED.  HM_E_TOOBIG over HM_PAIR_MAX, HM_E_INVALID if malformed.
  */

@@ -54,8 +54,10 @@ ends() {
 }
 
 # Happy path: the code on the machine, typed on the CA, a certificate.
-client web-7 m1 --profile both
+client web-7 m1 --profile both --words
 code=$(cat m1.code)
+words=$(sed -n 's/^in words: *//p' m1.out)
+check test -n "$words"
 [ -n "$code" ] || die "no code printed: $(cat m1.out)"
 id=$(pid_of web-7)
 hm -d ca pair list >list.txt
@@ -63,7 +65,9 @@ check grep -q "^$id waiting  *both  *127\\.0\\.0\\.1 .* web-7\$" list.txt
 # The list never shows the code.
 if grep -q "$code" list.txt; then die "the code is in pair list"; fi
 pass
-hm -d ca pair approve "$id" --code "$code" >ap.txt
+# The words typed (in capitals, with spaces) are the code too.
+hm -d ca pair approve "$id" --code "$(echo "$words" | tr 'a-z-' 'A-Z ')" \
+    >ap.txt
 check grep -q '^approved: ' ap.txt
 ends "$CPID"
 check test "$ER" = 0

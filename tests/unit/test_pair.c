@@ -1397,10 +1397,50 @@ test_corpus(void **state)
 	corpus_file(dir, "empty", (const unsigned char *)"", 0);
 }
 
+/* The code as words: 100 words, each pair of digits one; both ways. */
+static void
+test_code_words(void **state)
+{
+	char	 words[64], back[7], code[7], seen[100][4];
+	int	 i, j;
+
+	(void)state;
+	for (i = 0; i < 100; i++) {
+		snprintf(code, sizeof(code), "%02d%02d%02d", i, (i * 7) % 100,
+		    99 - i);
+		assert_int_equal(hm_pair_code_words(code, words,
+		    sizeof(words)), HM_OK);
+		assert_int_equal(hm_pair_code_parse(words, back), HM_OK);
+		assert_string_equal(back, code);
+		/* No two words share their first three letters. */
+		memcpy(seen[i], words, 3);
+		seen[i][3] = '\0';
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(seen[i], seen[j]);
+	}
+	assert_int_equal(hm_pair_code_parse("123 456", back), HM_OK);
+	assert_string_equal(back, "123456");
+	assert_int_equal(hm_pair_code_parse(" Maple  OTTER-river ", back),
+	    HM_OK);
+	assert_int_equal(hm_pair_code_parse("12345", back), HM_E_INVALID);
+	assert_int_equal(hm_pair_code_parse("1234567", back), HM_E_INVALID);
+	assert_int_equal(hm_pair_code_parse("maple otter", back),
+	    HM_E_INVALID);
+	assert_int_equal(hm_pair_code_parse("maple otter river apple",
+	    back), HM_E_INVALID);
+	assert_int_equal(hm_pair_code_parse("maple otter rivers", back),
+	    HM_E_INVALID);
+	assert_int_equal(hm_pair_code_parse("", back), HM_E_INVALID);
+	assert_int_equal(hm_pair_code_words("12345x", words, sizeof(words)),
+	    HM_E_INVALID);
+	assert_int_equal(hm_pair_code_words("123456", words, 4), HM_E_TOOBIG);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_code_words),
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_vectors_raw),
 		cmocka_unit_test(test_roundtrip),
