@@ -72,46 +72,6 @@ static hm_signer	*root, *mid, *issuing, *other_root;
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static unsigned char *
-unhex(const char *hex, size_t *len)
-{
-	unsigned char	*b;
-	size_t		 i, n = strlen(hex) / 2;
-	unsigned int	 v;
-
-	assert_int_equal(strlen(hex) % 2, 0);
-	assert_non_null(b = malloc(n + 1));
-	for (i = 0; i < n; i++) {
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		b[i] = (unsigned char)v;
-	}
-	*len = n;
-	return b;
-}
-
-static void
-assert_hex(const unsigned char *b, size_t n, const char *hex)
-{
-	char	*s;
-
-	assert_non_null(s = malloc(2 * n + 1));
-	assert_int_equal(hm_hex(b, n, s, 2 * n + 1), 0);
-	assert_string_equal(s, hex);
-	free(s);
-}
-
-/* A heap copy of exactly len bytes, so that ASan sees any overread. */
-static unsigned char *
-copy(const unsigned char *b, size_t len)
-{
-	unsigned char	*c;
-
-	assert_non_null(c = malloc(len > 0 ? len : 1));
-	if (len > 0)
-		memcpy(c, b, len);
-	return c;
-}
-
 /* HKDF-SHA256 called directly, not through lib/enroll.c. */
 static void
 raw_okm(const char *label, const unsigned char *salt, size_t saltlen,
@@ -174,7 +134,7 @@ vector_request(size_t *len)
 	size_t		 csrlen;
 	hm_err		 err;
 
-	csr = unhex(V_CSR, &csrlen);
+	csr = tu_unhex(V_CSR, &csrlen);
 	HM_CHECK(hm_enroll_req_seal(v_psk, v_id, v_nc, csr, csrlen, &body,
 	    len, &err), &err);
 	free(csr);
@@ -368,14 +328,14 @@ test_vectors(void **state)
 	hm_err			 err;
 
 	(void)state;
-	csr = unhex(V_CSR, &csrlen);
+	csr = tu_unhex(V_CSR, &csrlen);
 	req = vector_request(&reqlen);
-	want = unhex(V_REQUEST, &wantlen);
+	want = tu_unhex(V_REQUEST, &wantlen);
 	assert_int_equal(reqlen, wantlen);
 	assert_memory_equal(req, want, reqlen);
 	free(want);
 	HM_CHECK(hm_enroll_hash(req, reqlen, hash, &err), &err);
-	assert_hex(hash, sizeof(hash), V_REQ_HASH);
+	tu_assert_hex(hash, sizeof(hash), V_REQ_HASH);
 
 	/* The server's side reads it back. */
 	HM_CHECK(hm_enroll_req_parse(req, reqlen, &h, &err), &err);
@@ -392,10 +352,10 @@ test_vectors(void **state)
 	/* The refusal. */
 	HM_CHECK(hm_enroll_refused_pt(HM_ENROLL_R_EXPIRED,
 	    "the token expired", &pt, &ptlen, &err), &err);
-	assert_hex(pt, ptlen, V_REPLY_PT);
+	tu_assert_hex(pt, ptlen, V_REPLY_PT);
 	HM_CHECK(hm_enroll_rep_seal(v_psk, v_id, v_nc, v_ns, hash,
 	    HM_ENROLL_REFUSED, pt, ptlen, &rep, &replen, &err), &err);
-	assert_hex(rep, replen, V_REPLY);
+	tu_assert_hex(rep, replen, V_REPLY);
 	HM_CHECK(hm_enroll_rep_open(v_psk, v_id, v_nc, hash, rep, replen, &r,
 	    &err), &err);
 	assert_int_equal(r.status, HM_ENROLL_REFUSED);
@@ -419,14 +379,14 @@ test_vectors_raw(void **state)
 
 	(void)state;
 	raw_okm("hallmark enroll v1 request", v_nc, 32, okm);
-	assert_hex(okm, sizeof(okm), V_REQ_KEYS);
+	tu_assert_hex(okm, sizeof(okm), V_REQ_KEYS);
 	memcpy(salt, v_nc, 32);
 	memcpy(salt + 32, v_ns, 32);
 	raw_okm("hallmark enroll v1 reply", salt, 64, okm);
-	assert_hex(okm, sizeof(okm), V_REP_KEYS);
+	tu_assert_hex(okm, sizeof(okm), V_REP_KEYS);
 
-	csr = unhex(V_CSR, &csrlen);
-	want = unhex(V_REQUEST, &wantlen);
+	csr = tu_unhex(V_CSR, &csrlen);
+	want = tu_unhex(V_REQUEST, &wantlen);
 	ptlen = 3 + csrlen;
 	assert_non_null(pt = malloc(ptlen));
 	assert_non_null(body = malloc(54 + ptlen + 16));
@@ -443,11 +403,11 @@ test_vectors_raw(void **state)
 	free(want);
 	free(csr);
 
-	want = unhex(V_REPLY, &wantlen);
-	pt = unhex(V_REPLY_PT, &ptlen);
+	want = tu_unhex(V_REPLY, &wantlen);
+	pt = tu_unhex(V_REPLY_PT, &ptlen);
 	assert_non_null(body = malloc(wantlen));
 	memcpy(body, want, 44);
-	csr = unhex(V_REQ_HASH, &csrlen);
+	csr = tu_unhex(V_REQ_HASH, &csrlen);
 	memcpy(hash, csr, 32);
 	free(csr);
 	memcpy(aad, want, 44);
@@ -473,7 +433,7 @@ test_request_bitflips(void **state)
 	req = vector_request(&len);
 	assert_int_equal(req_open(req, len, v_psk), HM_OK);
 	for (i = 0; i < 8 * len; i++) {
-		b = copy(req, len);
+		b = tu_copy(req, len);
 		b[i / 8] ^= (unsigned char)(1 << (i % 8));
 		rc = req_open(b, len, v_psk);
 		assert_int_not_equal(rc, HM_OK);
@@ -502,7 +462,7 @@ test_request_truncated(void **state)
 	(void)state;
 	req = vector_request(&len);
 	for (i = 0; i < len; i++) {
-		b = copy(req, i);
+		b = tu_copy(req, i);
 		assert_int_equal(hm_enroll_req_parse(b, i, &h, &err),
 		    HM_E_INVALID);
 		free(b);
@@ -516,7 +476,7 @@ test_request_truncated(void **state)
 	free(b);
 	/* A header parsed from another body is refused by open. */
 	HM_CHECK(hm_enroll_req_parse(req, len, &h, &err), &err);
-	b = copy(req, len);
+	b = tu_copy(req, len);
 	{
 		unsigned char	*csr;
 		size_t		 csrlen;
@@ -616,7 +576,7 @@ test_reply_bitflips(void **state)
 	rep = vector_reply(&len, hash);
 	assert_int_equal(rep_open(v_nc, hash, rep, len), HM_OK);
 	for (i = 0; i < 8 * len; i++) {
-		b = copy(rep, len);
+		b = tu_copy(rep, len);
 		b[i / 8] ^= (unsigned char)(1 << (i % 8));
 		assert_int_not_equal(rep_open(v_nc, hash, b, len), HM_OK);
 		free(b);
@@ -629,7 +589,7 @@ test_reply_bitflips(void **state)
 		hash[i / 8] ^= (unsigned char)(1 << (i % 8));
 	}
 	for (i = 0; i < len; i++) {
-		b = copy(rep, i);
+		b = tu_copy(rep, i);
 		assert_int_equal(rep_open(v_nc, hash, b, i), HM_E_INVALID);
 		free(b);
 	}
@@ -652,7 +612,7 @@ test_reply_swap(void **state)
 	(void)state;
 	memcpy(nb, v_nc, sizeof(nb));
 	nb[0] ^= 0x80;
-	pt = unhex(V_CSR, &ptlen);
+	pt = tu_unhex(V_CSR, &ptlen);
 	HM_CHECK(hm_enroll_req_seal(v_psk, v_id, v_nc, pt, ptlen, &a, &alen,
 	    &err), &err);
 	HM_CHECK(hm_enroll_req_seal(v_psk, v_id, nb, pt, ptlen, &b, &blen,
@@ -692,7 +652,7 @@ test_reflection(void **state)
 	memcpy(aad, b, 44);
 	memcpy(aad + 44, hash, 32);
 	{
-		unsigned char *p = unhex(V_REPLY_PT, &ptlen);
+		unsigned char *p = tu_unhex(V_REPLY_PT, &ptlen);
 
 		raw_seal("hallmark enroll v1 request", v_nc, 32, aad,
 		    sizeof(aad), p, ptlen, b + 44);
@@ -701,7 +661,7 @@ test_reflection(void **state)
 	assert_int_equal(rep_open(v_nc, hash, b, replen), HM_E_SIGNATURE);
 	/* And with the reply key but the request's salt: refused too. */
 	{
-		unsigned char *p = unhex(V_REPLY_PT, &ptlen);
+		unsigned char *p = tu_unhex(V_REPLY_PT, &ptlen);
 
 		raw_seal("hallmark enroll v1 reply", v_nc, 32, aad,
 		    sizeof(aad), p, ptlen, b + 44);
@@ -718,9 +678,9 @@ test_reflection(void **state)
 	free(b);
 
 	/* A request sealed under the reply direction's key. */
-	b = copy(req, reqlen);
+	b = tu_copy(req, reqlen);
 	{
-		unsigned char	*p = unhex(V_CSR, &ptlen), *q;
+		unsigned char	*p = tu_unhex(V_CSR, &ptlen), *q;
 
 		assert_non_null(q = malloc(3 + ptlen));
 		q[0] = 1;
@@ -757,7 +717,7 @@ req_items(const char *hex)
 	hm_err			 err;
 	int			 rc;
 
-	b = unhex(hex, &n);
+	b = tu_unhex(hex, &n);
 	b = realloc(b, n > 0 ? n : 1);	/* exactly n: overreads show */
 	it.v = NULL;
 	rc = hm_enroll_req_items(b, n, &it, &err);
@@ -780,7 +740,7 @@ rep_items(int status, const char *hex, struct hm_enroll_reply *out)
 	hm_err			 err;
 	int			 rc;
 
-	b = unhex(hex, &n);
+	b = tu_unhex(hex, &n);
 	b = realloc(b, n > 0 ? n : 1);
 	memset(&r, 0, sizeof(r));
 	rc = hm_enroll_rep_items(status, b, n, &r, &err);
@@ -1395,21 +1355,21 @@ test_corpus(void **state)
 	req = vector_request(&reqlen);
 	HM_CHECK(hm_enroll_hash(req, reqlen, hash, &err), &err);
 	corpus_file(dir, "req-valid", req, reqlen);
-	b = copy(req, reqlen);
+	b = tu_copy(req, reqlen);
 	b[reqlen - 1] ^= 1;
 	corpus_file(dir, "req-bad-tag", b, reqlen);
 	b[0] = 'X';
 	corpus_file(dir, "req-bad-magic", b, reqlen);
 	free(b);
 	corpus_file(dir, "req-short", req, 60);
-	b = copy(req, reqlen);
+	b = tu_copy(req, reqlen);
 	b[53]++;
 	corpus_file(dir, "req-bad-length", b, reqlen);
 	free(b);
 
 	rep = vector_reply(&replen, hash);
 	corpus_file(dir, "rep-refused", rep, replen);
-	b = copy(rep, replen);
+	b = tu_copy(rep, replen);
 	b[6] = 2;
 	corpus_file(dir, "rep-bad-status", b, replen);
 	free(b);
@@ -1429,7 +1389,7 @@ test_corpus(void **state)
 	{
 		unsigned char pt[3 + 200];
 
-		b = unhex(V_CSR, &len);
+		b = tu_unhex(V_CSR, &len);
 		pt[0] = 1;
 		pt[1] = 0;
 		pt[2] = (unsigned char)len;

@@ -57,56 +57,16 @@ static unsigned char	v_sk_i[32], v_sk_r[32], v_ni[32], v_nr[32], v_id[16];
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static unsigned char *
-unhex(const char *hex, size_t *len)
-{
-	unsigned char	*b;
-	size_t		 i, n = strlen(hex) / 2;
-	unsigned int	 v;
-
-	assert_int_equal(strlen(hex) % 2, 0);
-	assert_non_null(b = malloc(n + 1));
-	for (i = 0; i < n; i++) {
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-		b[i] = (unsigned char)v;
-	}
-	*len = n;
-	return b;
-}
-
 static void
 unhex_to(const char *hex, unsigned char *out, size_t n)
 {
 	unsigned char	*b;
 	size_t		 len;
 
-	b = unhex(hex, &len);
+	b = tu_unhex(hex, &len);
 	assert_int_equal(len, n);
 	memcpy(out, b, n);
 	free(b);
-}
-
-static void
-assert_hex(const unsigned char *b, size_t n, const char *hex)
-{
-	char	*s;
-
-	assert_non_null(s = malloc(2 * n + 1));
-	assert_int_equal(hm_hex(b, n, s, 2 * n + 1), 0);
-	assert_string_equal(s, hex);
-	free(s);
-}
-
-/* A heap copy of exactly len bytes, so that ASan sees any overread. */
-static unsigned char *
-copy(const unsigned char *b, size_t len)
-{
-	unsigned char	*c;
-
-	assert_non_null(c = malloc(len > 0 ? len : 1));
-	if (len > 0)
-		memcpy(c, b, len);
-	return c;
 }
 
 /* The X25519 public key of sk, computed by OpenSSL directly. */
@@ -185,7 +145,7 @@ decode(enum kind k, const unsigned char *b, size_t len, union msg *m)
 static int
 decode_copy(enum kind k, const unsigned char *b, size_t len, union msg *m)
 {
-	unsigned char	*c = copy(b, len);
+	unsigned char	*c = tu_copy(b, len);
 	int		 rc;
 
 	rc = decode(k, c, len, m);
@@ -317,14 +277,14 @@ test_vectors(void **state)
 	(void)state;
 	pk_of(v_sk_i, pk_i);
 	pk_of(v_sk_r, pk_r);
-	assert_hex(pk_i, 32, V_PK_I);
-	assert_hex(pk_r, 32, V_PK_R);
+	tu_assert_hex(pk_i, 32, V_PK_I);
+	tu_assert_hex(pk_r, 32, V_PK_R);
 	HM_CHECK(hm_pair_commitment(pk_i, v_ni, cm, &err), &err);
-	assert_hex(cm, 32, V_COMMITMENT);
+	tu_assert_hex(cm, 32, V_COMMITMENT);
 	for (k = 0; k < NKINDS; k++) {
 		vector_msg(k, &m);
 		b[k] = encode(k, &m, &len[k]);
-		assert_hex(b[k], len[k], vector_hex[k]);
+		tu_assert_hex(b[k], len[k], vector_hex[k]);
 		assert_int_equal(decode_copy(k, b[k], len[k], &d), HM_OK);
 		assert_true(msg_equal(k, &m, &d));
 	}
@@ -333,8 +293,8 @@ test_vectors(void **state)
 	    b[ACCEPT], len[ACCEPT], b[REVEAL], len[REVEAL], &oi, &err), &err);
 	HM_CHECK(hm_pair_derive(v_sk_r, pk_i, b[COMMIT], len[COMMIT],
 	    b[ACCEPT], len[ACCEPT], b[REVEAL], len[REVEAL], &or, &err), &err);
-	assert_hex(oi.psk, HM_PSK_LEN, V_PSK);
-	assert_hex(oi.psk_id, HM_PSK_ID_LEN, V_PSK_ID);
+	tu_assert_hex(oi.psk, HM_PSK_LEN, V_PSK);
+	tu_assert_hex(oi.psk_id, HM_PSK_ID_LEN, V_PSK_ID);
 	assert_string_equal(oi.sas, V_SAS);
 	assert_memory_equal(&oi, &or, sizeof(oi));
 	for (k = 0; k < NKINDS; k++)
@@ -367,25 +327,25 @@ test_vectors_raw(void **state)
 	assert_int_equal(EVP_PKEY_derive_init(ctx), 1);
 	assert_int_equal(EVP_PKEY_derive_set_peer(ctx, p), 1);
 	assert_int_equal(EVP_PKEY_derive(ctx, z, &zlen), 1);
-	assert_hex(z, 32, V_Z);
+	tu_assert_hex(z, 32, V_Z);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(p);
 
 	assert_non_null(md = EVP_MD_CTX_new());
 	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
-	b = unhex(V_COMMIT, &len);
+	b = tu_unhex(V_COMMIT, &len);
 	assert_int_equal(EVP_DigestUpdate(md, b, len), 1);
 	free(b);
-	b = unhex(V_ACCEPT, &len);
+	b = tu_unhex(V_ACCEPT, &len);
 	assert_int_equal(EVP_DigestUpdate(md, b, len), 1);
 	free(b);
-	b = unhex(V_REVEAL, &len);
+	b = tu_unhex(V_REVEAL, &len);
 	assert_int_equal(EVP_DigestUpdate(md, b, len), 1);
 	free(b);
 	assert_int_equal(EVP_DigestFinal_ex(md, th, NULL), 1);
 	EVP_MD_CTX_free(md);
-	assert_hex(th, 32, V_TH);
+	tu_assert_hex(th, 32, V_TH);
 
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
 	    (char *)"SHA256", 0);
@@ -401,8 +361,8 @@ test_vectors_raw(void **state)
 	assert_int_equal(EVP_KDF_derive(kctx, okm, sizeof(okm), params), 1);
 	EVP_KDF_CTX_free(kctx);
 	EVP_KDF_free(kdf);
-	assert_hex(okm, 32, V_PSK);
-	assert_hex(okm + 32, 10, V_PSK_ID);
+	tu_assert_hex(okm, 32, V_PSK);
+	tu_assert_hex(okm + 32, 10, V_PSK_ID);
 	for (i = 42; i < 50; i++)
 		v = v << 8 | okm[i];
 	snprintf(sas, sizeof(sas), "%06llu", v % 1000000);
@@ -802,7 +762,7 @@ test_bitflips(void **state)
 
 	(void)state;
 	for (k = 0; k < NKINDS; k++) {
-		b = unhex(vector_hex[k], &len);
+		b = tu_unhex(vector_hex[k], &len);
 		assert_int_equal(decode_copy(k, b, len, &orig), HM_OK);
 		refused = other = 0;
 		for (i = 0; i < len; i++)
@@ -848,7 +808,7 @@ responder_accept(struct responder *r, const unsigned char *commit,
 	hm_err			 err;
 
 	HM_CHECK(hm_pair_commit_decode(commit, len, &r->commit, &err), &err);
-	r->commit_body = copy(commit, len);
+	r->commit_body = tu_copy(commit, len);
 	r->commitlen = len;
 	HM_CHECK(hm_pair_keygen(r->sk, r->pk, &err), &err);
 	assert_int_equal(RAND_bytes(r->nonce, 32), 1);
@@ -1111,10 +1071,10 @@ test_commitment_mismatch(void **state)
 	int			 bit;
 
 	(void)state;
-	b = unhex(V_COMMIT, &len);
+	b = tu_unhex(V_COMMIT, &len);
 	HM_CHECK(hm_pair_commit_decode(b, len, &c, &err), &err);
 	free(b);
-	b = unhex(V_REVEAL, &len);
+	b = tu_unhex(V_REVEAL, &len);
 	HM_CHECK(hm_pair_reveal_decode(b, len, &v, &err), &err);
 	free(b);
 	HM_CHECK(hm_pair_commitment(v.pk_i, v.nonce_i, cm, &err), &err);
@@ -1182,9 +1142,9 @@ test_small_order(void **state)
 	hm_err			 err;
 
 	(void)state;
-	c = unhex(V_COMMIT, &cl);
-	acc = unhex(V_ACCEPT, &al);
-	v = unhex(V_REVEAL, &vl);
+	c = tu_unhex(V_COMMIT, &cl);
+	acc = tu_unhex(V_ACCEPT, &al);
+	v = tu_unhex(V_REVEAL, &vl);
 	memset(&out, 0x5a, sizeof(out));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		unhex_to(bad[i], pk, 32);
@@ -1276,7 +1236,7 @@ test_initiator(void **state)
 	assert_int_equal(hm_pair_enroll_new(p, NULL, &e, &err), HM_E_INVALID);
 	assert_null(e);
 	/* Not an accept: refused, p as it was. */
-	b = unhex(V_REVEAL, &len);
+	b = tu_unhex(V_REVEAL, &len);
 	assert_int_equal(hm_pair_accepted(p, b, len, &err), HM_E_INVALID);
 	free(b);
 	assert_int_equal(hm_pair_accepted(p, NULL, 0, &err), HM_E_INVALID);
@@ -1293,7 +1253,7 @@ test_initiator(void **state)
 		assert_int_equal(got, s);
 		free(b);
 	}
-	b = unhex(V_STATE, &len);
+	b = tu_unhex(V_STATE, &len);
 	HM_CHECK(hm_pair_state(b, len, &s, &err), &err);
 	assert_int_equal(s, HM_PAIR_APPROVED);
 	b[len - 1] = 3;
@@ -1377,7 +1337,7 @@ test_corpus(void **state)
 	if (dir == NULL)
 		skip();
 	for (k = 0; k < NKINDS; k++) {
-		b = unhex(vector_hex[k], &len);
+		b = tu_unhex(vector_hex[k], &len);
 		corpus_file(dir, names[k], b, len);
 		snprintf(name, sizeof(name), "%s-short", names[k]);
 		corpus_file(dir, name, b, len - 1);
@@ -1389,7 +1349,7 @@ test_corpus(void **state)
 		corpus_file(dir, name, b, len);
 		free(b);
 	}
-	b = unhex("484d50430110000561206e6f6411000473657276120020"
+	b = tu_unhex("484d50430110000561206e6f6411000473657276120020"
 	    "0000000000000000000000000000000000000000000000000000000000000000",
 	    &len);
 	corpus_file(dir, "commit-bad-profile", b, len);

@@ -151,3 +151,42 @@ tu_verify(const hm_signer *s, const hm_cert *c, const char *purpose)
 	free(leaf);
 	return r;
 }
+
+unsigned char *
+tu_unhex(const char *hex, size_t *len)
+{
+	unsigned char	*b;
+	size_t		 i, n = strlen(hex) / 2;
+	unsigned int	 v;
+
+	assert_int_equal(strlen(hex) % 2, 0);
+	assert_non_null(b = malloc(n + 1));
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+		b[i] = (unsigned char)v;
+	}
+	*len = n;
+	return b;
+}
+
+void
+tu_assert_hex(const unsigned char *b, size_t n, const char *hex)
+{
+	char	*s;
+
+	assert_non_null(s = malloc(2 * n + 1));
+	assert_int_equal(hm_hex(b, n, s, 2 * n + 1), 0);
+	assert_string_equal(s, hex);
+	free(s);
+}
+
+unsigned char *
+tu_copy(const unsigned char *b, size_t len)
+{
+	unsigned char	*c;
+
+	assert_non_null(c = malloc(len > 0 ? len : 1));
+	if (len > 0)
+		memcpy(c, b, len);
+	return c;
+}

@@ -41,6 +41,14 @@ X509		*tu_x509(const hm_cert *c);
 int		 tu_verify(const hm_signer *s, const hm_cert *c,
 		    const char *purpose);
 
+/* Bytes from hex (malloc'd, the test fails on bad hex). */
+unsigned char	*tu_unhex(const char *hex, size_t *len);
+/* Assert that the n bytes at b are, in lower-case hex, hex. */
+void		 tu_assert_hex(const unsigned char *b, size_t n,
+		    const char *hex);
+/* A heap copy of exactly len bytes, so that ASan sees any overread. */
+unsigned char	*tu_copy(const unsigned char *b, size_t len);
+
 /* Assert an hm_* call succeeded, with the library's message if not. */
 #define HM_CHECK(expr, errp) do {					\
 	int hm_rc_ = (expr);						\
