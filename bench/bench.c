@@ -550,10 +550,11 @@ crew_args(int argc, char **argv, const char *clients, double *secs,
 }
 
 void
-crew_init(struct crew *c, int n, crew_fn *one)
+crew_init(struct crew *c, int n, crew_fn *one, crew_clock *cpu)
 {
 	memset(c, 0, sizeof(*c));
 	c->one = one;
+	c->cpu = cpu;
 	c->n = n;
 	atomic_init(&c->run, 0);
 	if ((c->m = calloc((size_t)n, sizeof(*c->m))) == NULL)
@@ -635,13 +636,14 @@ crew_start(struct crew *c, const cpu_set_t *cpus, int pin)
 }
 
 long
-crew_slice(struct crew *c, double secs, int early, double *t)
+crew_slice(struct crew *c, double secs, int early, double *t, double *cpu)
 {
 	struct timespec	 dl;
-	double		 t0;
+	double		 t0, c0;
 	long		 n;
 	int		 i, e = 0;
 
+	c0 = c->cpu();
 	pthread_mutex_lock(&c->mu);
 	c->count = 0;
 	c->busy = c->n;
@@ -674,6 +676,7 @@ crew_slice(struct crew *c, double secs, int early, double *t)
 	n = c->count;
 	c->total += n;
 	pthread_mutex_unlock(&c->mu);
+	*cpu = c->cpu() - c0;
 	if (e != 0)
 		fail("the clients still busy %.0f s after a slice",
 		    CREW_TIMEOUT);

@@ -115,6 +115,7 @@ int	http_roundtrip(struct http *, const unsigned char *, size_t, int *,
 #define CREW_MAX	256	/* clients */
 
 typedef int	crew_fn(void *);
+typedef double	crew_clock(void);
 
 struct crew;
 
@@ -127,6 +128,7 @@ struct crew_member {
 
 struct crew {
 	crew_fn			*one;
+	crew_clock		*cpu;
 	cpu_set_t		 cpus;
 	int			 pin;
 	pthread_mutex_t		 mu;
@@ -148,8 +150,11 @@ struct crew {
  */
 void	crew_args(int, char **, const char *, double *, int *, char *,
 	    size_t);
-/* n members, none started, that call one. */
-void	crew_init(struct crew *, int, crew_fn *);
+/*
+ * n members, none started, that call one; cpu gives the server's CPU
+ * seconds, read before and after each slice.
+ */
+void	crew_init(struct crew *, int, crew_fn *, crew_clock *);
 /* Member i calls one(arg) and talks on conn. */
 void	crew_set(struct crew *, int, void *, struct http *);
 /* The threads, on cpus if pin, with SIGINT and SIGTERM blocked. */
@@ -158,9 +163,10 @@ void	crew_start(struct crew *, const cpu_set_t *, int);
  * The members run for about secs seconds (less, if early, when all have
  * stopped: the pool is dry); the requests done.  The clock (*t) stops
  * when the last member has its last answer, so every answer of the time
- * is counted, none outside it.  A member's failure is fail()ed.
+ * is counted, none outside it; *cpu gets the server's CPU time in the
+ * slice.  A member's failure is fail()ed.
  */
-long	crew_slice(struct crew *, double, int, double *);
+long	crew_slice(struct crew *, double, int, double *, double *);
 /* The threads told to quit and joined. */
 void	crew_stop(struct crew *);
 void	crew_free(struct crew *);

@@ -430,23 +430,6 @@ client_one(void *arg)
 	return 0;
 }
 
-/*
- * (b): the clients run for about secs seconds, less if the pool runs
- * dry; returns the enrollments.  *cpu gets the server's CPU time in the
- * slice.
- */
-static long
-load_slice(struct bench *b, double secs, double *t, double *cpu)
-{
-	double	c0;
-	long	n;
-
-	c0 = server_cpu();
-	n = crew_slice(&b->crew, secs, 1, t);
-	*cpu = server_cpu() - c0;
-	return n;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -514,7 +497,7 @@ main(int argc, char **argv)
 		fail("out of memory");
 	atomic_init(&pl.next, 0);
 	b.pool = &pl;
-	crew_init(&b.crew, b.nclients, client_one);
+	crew_init(&b.crew, b.nclients, client_one, server_cpu);
 	for (i = 0; i < b.nclients; i++) {
 		b.c[i].b = &b;
 		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
@@ -542,7 +525,8 @@ main(int argc, char **argv)
 			ta += t;
 		}
 		pool_fill(&f, &pl, want, b.port, &seq);
-		n = load_slice(&b, SLICE, &t, &cpu);
+		/* (b); a dry pool ends the slice early. */
+		n = crew_slice(&b.crew, SLICE, 1, &t, &cpu);
 		if (k >= 0) {
 			nb += n;
 			tb += t;

@@ -342,22 +342,6 @@ client_one(void *arg)
 	return 0;
 }
 
-/*
- * (b): the clients run for about secs seconds; returns the responses.
- * *cpu gets the server's CPU time in the slice.
- */
-static long
-load_slice(struct bench *b, double secs, double *t, double *cpu)
-{
-	double	c0;
-	long	n;
-
-	c0 = server_cpu();
-	n = crew_slice(&b->crew, secs, 0, t);
-	*cpu = server_cpu() - c0;
-	return n;
-}
-
 /* (a): signatures of a tbslen-byte message in about secs seconds. */
 static long
 raw_sign(const struct fixture *f, EVP_MD_CTX *tmp, size_t tbslen,
@@ -467,7 +451,7 @@ main(int argc, char **argv)
 
 	if ((b.c = calloc((size_t)b.nclients, sizeof(*b.c))) == NULL)
 		fail("out of memory");
-	crew_init(&b.crew, b.nclients, client_one);
+	crew_init(&b.crew, b.nclients, client_one, server_cpu);
 	for (i = 0; i < b.nclients; i++) {
 		b.c[i].b = &b;
 		b.c[i].id = (uint32_t)i;
@@ -490,7 +474,8 @@ main(int argc, char **argv)
 			na += n;
 			ta += t;
 		}
-		n = load_slice(&b, SLICE, &t, &cpu);
+		/* (b): the whole slice, whatever the clients do. */
+		n = crew_slice(&b.crew, SLICE, 0, &t, &cpu);
 		if (k >= 0) {
 			nb += n;
 			tb += t;
