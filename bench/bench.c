@@ -616,13 +616,11 @@ crew_main(void *arg)
 }
 
 void
-crew_start(struct crew *c, const cpu_set_t *cpus, int pin)
+crew_start(struct crew *c)
 {
 	sigset_t	block, old;
 	int		i;
 
-	c->cpus = *cpus;
-	c->pin = pin;
 	/* Signals go to the main thread only: it stops the run. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);

@@ -129,7 +129,7 @@ struct crew_member {
 struct crew {
 	crew_fn			*one;
 	crew_clock		*cpu;
-	cpu_set_t		 cpus;
+	cpu_set_t		 cpus;		/* the members', if pin */
 	int			 pin;
 	pthread_mutex_t		 mu;
 	pthread_condattr_t	 ca;
@@ -151,14 +151,15 @@ struct crew {
 void	crew_args(int, char **, const char *, double *, int *, char *,
 	    size_t);
 /*
- * n members, none started, that call one; cpu gives the server's CPU
- * seconds, read before and after each slice.
+ * n members, none started, that call one, not pinned (cpus and pin are
+ * the caller's to set); cpu gives the server's CPU seconds, read before
+ * and after each slice.
  */
 void	crew_init(struct crew *, int, crew_fn *, crew_clock *);
 /* Member i calls one(arg) and talks on conn. */
 void	crew_set(struct crew *, int, void *, struct http *);
 /* The threads, on cpus if pin, with SIGINT and SIGTERM blocked. */
-void	crew_start(struct crew *, const cpu_set_t *, int);
+void	crew_start(struct crew *);
 /*
  * The members run for about secs seconds (less, if early, when all have
  * stopped: the pool is dry); the requests done.  The clock (*t) stops

@@ -111,11 +111,8 @@ struct bench {
 	struct fixture		*f;
 	struct pool		*pool;
 	unsigned		 port;
-	cpu_set_t		 cli_cpus;
-	int			 pin_clients;
 	struct crew		 crew;
 	struct client		*c;
-	int			 nclients;
 };
 
 /* Seconds the server's threads have run on a CPU, or -1. */
@@ -474,10 +471,11 @@ main(int argc, char **argv)
 	long			 n, na, nb, seq = 0, finished = 0, before;
 	long			 stored, used = 0;
 	size_t			 nlat = 0, cap = 0, want;
-	int			 i, k, rounds, core, st, dry = 0;
+	int			 i, k, rounds, core, st, dry = 0, clients;
 
 	memset(&b, 0, sizeof(b));
-	crew_args(argc, argv, "16", &secs, &b.nclients, hm, sizeof(hm));
+	crew_args(argc, argv, "16", &secs, &clients, hm, sizeof(hm));
+	crew_init(&b.crew, clients, client_one, server_cpu);
 
 	bench_begin("enroll");
 	memset(&f, 0, sizeof(f));
@@ -485,26 +483,25 @@ main(int argc, char **argv)
 	before = certs_stored(f.ca);
 
 	/* The server and (a) on the first core; clients on the rest. */
-	core = cores_split(&srv, &b.cli_cpus, &b.pin_clients);
+	core = cores_split(&srv, &b.crew.cpus, &b.crew.pin);
 	b.f = &f;
 	b.port = server_start(hm, &srv);
-	if (b.pin_clients)
-		server_threads_to(&b.cli_cpus);
+	if (b.crew.pin)
+		server_threads_to(&b.crew.cpus);
 
 	memset(&pl, 0, sizeof(pl));
 	if ((pl.p = calloc(POOL_MAX, sizeof(*pl.p))) == NULL ||
-	    (b.c = calloc((size_t)b.nclients, sizeof(*b.c))) == NULL)
+	    (b.c = calloc((size_t)b.crew.n, sizeof(*b.c))) == NULL)
 		fail("out of memory");
 	atomic_init(&pl.next, 0);
 	b.pool = &pl;
-	crew_init(&b.crew, b.nclients, client_one, server_cpu);
-	for (i = 0; i < b.nclients; i++) {
+	for (i = 0; i < b.crew.n; i++) {
 		b.c[i].b = &b;
 		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
 		    b.c[i].why, sizeof(b.c[i].why));
 		crew_set(&b.crew, i, &b.c[i], &b.c[i].conn);
 	}
-	crew_start(&b.crew, &b.cli_cpus, b.pin_clients);
+	crew_start(&b.crew);
 
 	/*
 	 * A round uncounted: connections made, caches warm.  Before each
@@ -536,7 +533,7 @@ main(int argc, char **argv)
 		}
 		if ((double)n / t > best)
 			best = (double)n / t;
-		want = (size_t)(3 * best * SLICE) + 4 * (size_t)b.nclients;
+		want = (size_t)(3 * best * SLICE) + 4 * (size_t)b.crew.n;
 		if (b.crew.dry)
 			want = 2 * pl.n;
 		if (want < POOL_MIN)
@@ -545,7 +542,7 @@ main(int argc, char **argv)
 	raw_free(&raw);
 
 	crew_stop(&b.crew);
-	for (i = 0; i < b.nclients; i++)
+	for (i = 0; i < b.crew.n; i++)
 		finished += b.c[i].finished;
 	if (interrupted)
 		fail("interrupted");
@@ -576,10 +573,10 @@ main(int argc, char **argv)
 	    "(reference)\n", a);
 	printf("(b) enrollments over HTTP, %3d clients %7.0f/s  %5.1f %% of "
 	    "(a)  p50 %.2f ms  p99 %.2f ms  target >= 3000/s, p99 <= 10 ms\n",
-	    b.nclients, bb, 100 * bb / a, p50 * 1e3, p99 * 1e3);
+	    b.crew.n, bb, 100 * bb / a, p50 * 1e3, p99 * 1e3);
 	printf("    server busy %.0f %% of a core, %.0f us CPU/enrollment; its "
 	    "event loop on core %d%s\n", 100 * busy / tb, nb > 0 ?
-	    busy / (double)nb * 1e6 : 0, core, b.pin_clients ?
+	    busy / (double)nb * 1e6 : 0, core, b.crew.pin ?
 	    ", its store writer and the clients on the others" :
 	    ", the rest too");
 	printf("    %ld replies opened and issued, %ld through "

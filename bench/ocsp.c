@@ -98,11 +98,8 @@ struct client {
 struct bench {
 	const struct fixture	*f;
 	unsigned		 port;
-	cpu_set_t		 cli_cpus;
-	int			 pin_clients;
 	struct crew		 crew;
 	struct client		*c;
-	int			 nclients;
 };
 
 /* Seconds the server has run on a CPU (its one thread), or -1. */
@@ -429,17 +426,18 @@ main(int argc, char **argv)
 	long			 n, na, nb, nc, checked = 0;
 	uint64_t		 seq = 0;
 	size_t			 tbslen;
-	int			 i, j, k, rounds, core, st;
+	int			 i, j, k, rounds, core, st, clients;
 
 	memset(&b, 0, sizeof(b));
-	crew_args(argc, argv, "8", &secs, &b.nclients, hm, sizeof(hm));
+	crew_args(argc, argv, "8", &secs, &clients, hm, sizeof(hm));
+	crew_init(&b.crew, clients, client_one, server_cpu);
 
 	bench_begin("ocsp");
 	memset(&f, 0, sizeof(f));
 	setup(&f, hm, kt);
 
 	/* The server, (a) and (c) on the first core; clients on the rest. */
-	core = cores_split(&srv, &b.cli_cpus, &b.pin_clients);
+	core = cores_split(&srv, &b.crew.cpus, &b.crew.pin);
 	b.f = &f;
 	b.port = server_start(hm, &srv);
 
@@ -449,10 +447,9 @@ main(int argc, char **argv)
 	if ((tmp = EVP_MD_CTX_new()) == NULL)
 		fail("out of memory");
 
-	if ((b.c = calloc((size_t)b.nclients, sizeof(*b.c))) == NULL)
+	if ((b.c = calloc((size_t)b.crew.n, sizeof(*b.c))) == NULL)
 		fail("out of memory");
-	crew_init(&b.crew, b.nclients, client_one, server_cpu);
-	for (i = 0; i < b.nclients; i++) {
+	for (i = 0; i < b.crew.n; i++) {
 		b.c[i].b = &b;
 		b.c[i].id = (uint32_t)i;
 		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
@@ -462,7 +459,7 @@ main(int argc, char **argv)
 			req_build(&f, j, b.port, &b.c[i].rq[j]);
 		crew_set(&b.crew, i, &b.c[i], &b.c[i].conn);
 	}
-	crew_start(&b.crew, &b.cli_cpus, b.pin_clients);
+	crew_start(&b.crew);
 
 	/* A round uncounted: connections made, caches warm. */
 	rounds = (int)(secs / SLICE + 0.5);
@@ -489,7 +486,7 @@ main(int argc, char **argv)
 	}
 
 	crew_stop(&b.crew);
-	for (i = 0; i < b.nclients; i++) {
+	for (i = 0; i < b.crew.n; i++) {
 		checked += b.c[i].checked;
 		for (j = 0; j < NCERT; j++)
 			free(b.c[i].rq[j].msg);
@@ -508,13 +505,13 @@ main(int argc, char **argv)
 	/* Busy below 100 %: the clients or the machine's other work. */
 	printf("(b) OCSP over HTTP, %3d clients      %9.0f resp/s  "
 	    "%5.1f %% of (a)  server busy %.0f %%, %.0f us CPU/resp\n",
-	    b.nclients, bb, 100 * bb / a, 100 * busy / tb,
+	    b.crew.n, bb, 100 * bb / a, 100 * busy / tb,
 	    nb > 0 ? busy / (double)nb * 1e6 : 0);
 	printf("(c) hm_ocsp_respond in process       %9.0f resp/s  "
 	    "%5.1f %% of (a)\n", cc, 100 * cc / a);
 	printf("    %ld of %ld HTTP responses checked (signature, status, "
 	    "nonce); server on core %d%s\n", checked, b.crew.total, core,
-	    b.pin_clients ? ", clients on the others" : ", clients too");
+	    b.crew.pin ? ", clients on the others" : ", clients too");
 
 	for (i = 0; i < NCERT; i++)
 		free(rq[i].msg);
