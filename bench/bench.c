@@ -1,7 +1,7 @@
 /*
  * What the benches share: a `hallmark serve` child and its directory,
- * a bounded keep-alive HTTP/1.1 client, the raw sign + verify reference,
- * the command line.
+ * a bounded keep-alive HTTP/1.1 client, a crew of client threads, the raw
+ * sign + verify reference, the command line.
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #define START_TIMEOUT	10.0	/* seconds for "listening on" */
 #define CMD_TIMEOUT	60.0	/* seconds for a CLI command */
 #define STOP_TIMEOUT	5.0	/* seconds from SIGTERM to exit */
+#define CREW_TIMEOUT	30.0	/* seconds for the clients to stop */
 
 /* What the exit path undoes: the server and the directory. */
 pid_t			server_pid = -1;
@@ -530,4 +532,179 @@ number(const char *s, long lo, long hi, const char *what)
 	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
 		fail("%s: want %ld to %ld", what, lo, hi);
 	return v;
+}
+
+void
+crew_args(int argc, char **argv, const char *clients, double *secs,
+    int *n, char *hm, size_t hmlen)
+{
+	*secs = (double)number(argc > 1 ? argv[1] : "3", 1, 3600, "seconds");
+	*n = (int)number(argc > 2 ? argv[2] : clients, 1, CREW_MAX,
+	    "clients");
+	if (argc > 3)
+		snprintf(hm, hmlen, "%s", argv[3]);
+	else
+		default_hallmark(hm, hmlen);
+	if (access(hm, X_OK) == -1)
+		fail("%s: %s", hm, strerror(errno));
+}
+
+void
+crew_init(struct crew *c, int n, crew_fn *one, crew_clock *cpu)
+{
+	memset(c, 0, sizeof(*c));
+	c->one = one;
+	c->cpu = cpu;
+	c->n = n;
+	atomic_init(&c->run, 0);
+	if ((c->m = calloc((size_t)n, sizeof(*c->m))) == NULL)
+		fail("out of memory");
+	if (pthread_mutex_init(&c->mu, NULL) != 0 ||
+	    pthread_condattr_init(&c->ca) != 0 ||
+	    pthread_condattr_setclock(&c->ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&c->go, NULL) != 0 ||
+	    pthread_cond_init(&c->done, &c->ca) != 0)
+		fail("pthread");
+}
+
+void
+crew_set(struct crew *c, int i, void *arg, struct http *conn)
+{
+	c->m[i].crew = c;
+	c->m[i].arg = arg;
+	c->m[i].conn = conn;
+}
+
+static void *
+crew_main(void *arg)
+{
+	struct crew_member	*m = arg;
+	struct crew		*c = m->crew;
+	const char		*why = m->conn->why;
+	unsigned		 gen = 0;
+	long			 n;
+	int			 quit, rc = 0;
+
+	if (c->pin)
+		pthread_setaffinity_np(pthread_self(), sizeof(c->cpus),
+		    &c->cpus);
+	for (;;) {
+		pthread_mutex_lock(&c->mu);
+		while (!c->quit && c->gen == gen)
+			pthread_cond_wait(&c->go, &c->mu);
+		quit = c->quit;
+		gen = c->gen;
+		pthread_mutex_unlock(&c->mu);
+		if (quit)
+			break;
+		n = 0;
+		while (atomic_load(&c->run) && why[0] == '\0' &&
+		    (rc = c->one(m->arg)) == 0)
+			n++;
+		pthread_mutex_lock(&c->mu);
+		c->count += n;
+		if (rc == 1)
+			c->dry = 1;
+		if (why[0] != '\0')
+			c->failed = 1;
+		if (--c->busy == 0)
+			pthread_cond_signal(&c->done);
+		pthread_mutex_unlock(&c->mu);
+	}
+	http_close(m->conn);
+	return NULL;
+}
+
+void
+crew_start(struct crew *c)
+{
+	sigset_t	block, old;
+	int		i;
+
+	/* Signals go to the main thread only: it stops the run. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < c->n; i++)
+		if (pthread_create(&c->m[i].th, NULL, crew_main, &c->m[i]) !=
+		    0)
+			fail("pthread_create");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+long
+crew_slice(struct crew *c, double secs, int early, double *t, double *cpu)
+{
+	struct timespec	 dl;
+	double		 t0, c0;
+	long		 n;
+	int		 i, e = 0;
+
+	c0 = c->cpu();
+	pthread_mutex_lock(&c->mu);
+	c->count = 0;
+	c->busy = c->n;
+	c->dry = 0;
+	atomic_store(&c->run, 1);
+	c->gen++;
+	t0 = now();
+	pthread_cond_broadcast(&c->go);
+	pthread_mutex_unlock(&c->mu);
+	if (!early)
+		sleep_for(secs);
+	/* Sleep in steps: all members stopped ends the slice early. */
+	while (early && now() - t0 < secs && !interrupted) {
+		sleep_for(0.005);
+		pthread_mutex_lock(&c->mu);
+		e = c->busy == 0;
+		pthread_mutex_unlock(&c->mu);
+		if (e)
+			break;
+	}
+	atomic_store(&c->run, 0);
+
+	e = 0;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += (time_t)CREW_TIMEOUT;
+	pthread_mutex_lock(&c->mu);
+	while (c->busy > 0 && e == 0)
+		e = pthread_cond_timedwait(&c->done, &c->mu, &dl);
+	*t = now() - t0;
+	n = c->count;
+	c->total += n;
+	pthread_mutex_unlock(&c->mu);
+	*cpu = c->cpu() - c0;
+	if (e != 0)
+		fail("the clients still busy %.0f s after a slice",
+		    CREW_TIMEOUT);
+	if (c->failed)
+		for (i = 0; i < c->n; i++)
+			if (c->m[i].conn->why[0] != '\0')
+				fail("client %d: %s", i, c->m[i].conn->why);
+	return n;
+}
+
+void
+crew_stop(struct crew *c)
+{
+	int	i;
+
+	pthread_mutex_lock(&c->mu);
+	c->quit = 1;
+	pthread_cond_broadcast(&c->go);
+	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < c->n; i++)
+		pthread_join(c->m[i].th, NULL);
+}
+
+void
+crew_free(struct crew *c)
+{
+	free(c->m);
+	c->m = NULL;
+	pthread_cond_destroy(&c->go);
+	pthread_cond_destroy(&c->done);
+	pthread_condattr_destroy(&c->ca);
+	pthread_mutex_destroy(&c->mu);
 }

@@ -1,7 +1,8 @@
 /*
  * What every benchmark needs: a clock, a way out, one core; and, in
  * bench.c, what the HTTP benches share: a `hallmark serve` child, a
- * keep-alive HTTP/1.1 client, the raw sign + verify reference.
+ * keep-alive HTTP/1.1 client, a crew of client threads, the raw sign +
+ * verify reference.
  */
 #ifndef HM_BENCH_H
 #define HM_BENCH_H
@@ -9,8 +10,10 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +105,72 @@ void	http_close(struct http *);
  */
 int	http_roundtrip(struct http *, const unsigned char *, size_t, int *,
 	    const unsigned char **, size_t *, int *);
+
+/*
+ * Client threads that run in slices: in each, every member calls one
+ * until the slice ends, it fails or it returns 1.  one(arg) makes one
+ * request: 0 done, 1 nothing left to send (the pool is dry), -1 failed,
+ * with why in the member's conn (http_init's why).
+ */
+#define CREW_MAX	256	/* clients */
+
+typedef int	crew_fn(void *);
+typedef double	crew_clock(void);
+
+struct crew;
+
+struct crew_member {
+	pthread_t	 th;
+	struct crew	*crew;
+	void		*arg;
+	struct http	*conn;		/* closed when the crew stops */
+};
+
+struct crew {
+	crew_fn			*one;
+	crew_clock		*cpu;
+	cpu_set_t		 cpus;		/* the members', if pin */
+	int			 pin;
+	pthread_mutex_t		 mu;
+	pthread_condattr_t	 ca;
+	pthread_cond_t		 go, done;
+	unsigned		 gen;		/* a new slice */
+	int			 quit, busy, failed;
+	int			 dry;		/* in the last slice */
+	long			 count, total;
+	atomic_int		 run;
+	struct crew_member	*m;
+	int			 n;
+};
+
+/*
+ * argv[1..3]: seconds (default 3), clients (default clients, at most
+ * CREW_MAX), the hallmark binary (default: the one next to this program,
+ * which must be executable).
+ */
+void	crew_args(int, char **, const char *, double *, int *, char *,
+	    size_t);
+/*
+ * n members, none started, that call one, not pinned (cpus and pin are
+ * the caller's to set); cpu gives the server's CPU seconds, read before
+ * and after each slice.
+ */
+void	crew_init(struct crew *, int, crew_fn *, crew_clock *);
+/* Member i calls one(arg) and talks on conn. */
+void	crew_set(struct crew *, int, void *, struct http *);
+/* The threads, on cpus if pin, with SIGINT and SIGTERM blocked. */
+void	crew_start(struct crew *);
+/*
+ * The members run for about secs seconds (less, if early, when all have
+ * stopped: the pool is dry); the requests done.  The clock (*t) stops
+ * when the last member has its last answer, so every answer of the time
+ * is counted, none outside it; *cpu gets the server's CPU time in the
+ * slice.  A member's failure is fail()ed.
+ */
+long	crew_slice(struct crew *, double, int, double *, double *);
+/* The threads told to quit and joined. */
+void	crew_stop(struct crew *);
+void	crew_free(struct crew *);
 
 /* The reference: sign a TBS-sized message and verify it, P-256. */
 struct raw {

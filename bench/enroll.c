@@ -41,7 +41,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -64,11 +63,9 @@
 #define NKEYS		64	/* client keys, one CSR each */
 #define SLICE		0.25	/* seconds */
 #define SAMPLE		64	/* hm_enroll_finish on one reply in SAMPLE */
-#define CLIENTS_MAX	256
 #define POOL_MIN	1000	/* sealed requests ready before a slice */
 #define POOL_MAX	(HM_TOKENS_PENDING_MAX - 500)
 #define TOKEN_TTL	3600	/* seconds: longer than any run */
-#define SLICE_TIMEOUT	30.0	/* seconds for the clients to stop */
 #define BODY_MAX	HM_ENROLL_MAX	/* response body */
 #define CN		"node.bench.example"
 
@@ -102,7 +99,6 @@ struct pool {
 struct bench;
 
 struct client {
-	pthread_t	 th;
 	struct bench	*b;
 	long		 done;		/* requests answered, all slices */
 	long		 finished;	/* hm_enroll_finish'ed */
@@ -115,16 +111,8 @@ struct bench {
 	struct fixture		*f;
 	struct pool		*pool;
 	unsigned		 port;
-	cpu_set_t		 cli_cpus;
-	int			 pin_clients;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 go, done;
-	unsigned		 gen;		/* a new slice */
-	int			 quit, busy, failed, dry;
-	long			 count, total;
-	atomic_int		 run;
+	struct crew		 crew;
 	struct client		*c;
-	int			 nclients;
 };
 
 /* Seconds the server's threads have run on a CPU, or -1. */
@@ -380,11 +368,12 @@ pool_fill(struct fixture *f, struct pool *pl, size_t want, unsigned port,
 
 /*
  * One request from the pool and its reply, checked: 1 when the pool is
- * dry, -1 on failure (c->why says why).
+ * dry, -1 on failure (c->why says why); crew_fn.
  */
 static int
-client_one(struct client *c)
+client_one(void *arg)
 {
+	struct client		*c = arg;
 	struct pool		*pl = c->b->pool;
 	struct prep		*p;
 	struct hm_enroll_reply	 r;
@@ -438,101 +427,6 @@ client_one(struct client *c)
 	return 0;
 }
 
-static void *
-client_main(void *arg)
-{
-	struct client	*c = arg;
-	struct bench	*b = c->b;
-	unsigned	 gen = 0;
-	long		 n;
-	int		 quit, rc = 0;
-
-	if (b->pin_clients)
-		pthread_setaffinity_np(pthread_self(), sizeof(b->cli_cpus),
-		    &b->cli_cpus);
-	for (;;) {
-		pthread_mutex_lock(&b->mu);
-		while (!b->quit && b->gen == gen)
-			pthread_cond_wait(&b->go, &b->mu);
-		quit = b->quit;
-		gen = b->gen;
-		pthread_mutex_unlock(&b->mu);
-		if (quit)
-			break;
-		n = 0;
-		while (atomic_load(&b->run) && c->why[0] == '\0' &&
-		    (rc = client_one(c)) == 0)
-			n++;
-		pthread_mutex_lock(&b->mu);
-		b->count += n;
-		if (rc == 1)
-			b->dry = 1;
-		if (c->why[0] != '\0')
-			b->failed = 1;
-		if (--b->busy == 0)
-			pthread_cond_signal(&b->done);
-		pthread_mutex_unlock(&b->mu);
-	}
-	http_close(&c->conn);
-	return NULL;
-}
-
-/*
- * (b): the clients run for about secs seconds (less if the pool runs
- * dry); returns the enrollments.  The clock stops when the last client
- * has its last answer, so every reply of the time is counted, none
- * outside it.  *cpu gets the server's CPU time in the slice.
- */
-static long
-load_slice(struct bench *b, double secs, double *t, double *cpu)
-{
-	struct timespec	 dl;
-	double		 t0, c0;
-	long		 n;
-	int		 i, e = 0;
-
-	c0 = server_cpu();
-	pthread_mutex_lock(&b->mu);
-	b->count = 0;
-	b->busy = b->nclients;
-	b->dry = 0;
-	atomic_store(&b->run, 1);
-	b->gen++;
-	t0 = now();
-	pthread_cond_broadcast(&b->go);
-	pthread_mutex_unlock(&b->mu);
-	/* Sleep in steps: a dry pool ends the slice early. */
-	while (now() - t0 < secs && !interrupted) {
-		sleep_for(0.005);
-		pthread_mutex_lock(&b->mu);
-		e = b->busy == 0;
-		pthread_mutex_unlock(&b->mu);
-		if (e)
-			break;
-	}
-	atomic_store(&b->run, 0);
-
-	e = 0;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += (time_t)SLICE_TIMEOUT;
-	pthread_mutex_lock(&b->mu);
-	while (b->busy > 0 && e == 0)
-		e = pthread_cond_timedwait(&b->done, &b->mu, &dl);
-	*t = now() - t0;
-	n = b->count;
-	b->total += n;
-	pthread_mutex_unlock(&b->mu);
-	*cpu = server_cpu() - c0;
-	if (e != 0)
-		fail("the clients still busy %.0f s after a slice",
-		    SLICE_TIMEOUT);
-	if (b->failed)
-		for (i = 0; i < b->nclients; i++)
-			if (b->c[i].why[0] != '\0')
-				fail("client %d: %s", i, b->c[i].why);
-	return n;
-}
-
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -568,9 +462,7 @@ main(int argc, char **argv)
 	struct bench		 b;
 	struct pool		 pl;
 	struct raw		 raw;
-	pthread_condattr_t	 ca;
 	cpu_set_t		 srv;
-	sigset_t		 block, old;
 	hm_ca			*after;
 	hm_err			 err;
 	char			 hm[PATH_MAX];
@@ -579,18 +471,11 @@ main(int argc, char **argv)
 	long			 n, na, nb, seq = 0, finished = 0, before;
 	long			 stored, used = 0;
 	size_t			 nlat = 0, cap = 0, want;
-	int			 i, k, rounds, core, st, dry = 0;
+	int			 i, k, rounds, core, st, dry = 0, clients;
 
-	secs = (double)number(argc > 1 ? argv[1] : "3", 1, 3600, "seconds");
 	memset(&b, 0, sizeof(b));
-	b.nclients = (int)number(argc > 2 ? argv[2] : "16", 1, CLIENTS_MAX,
-	    "clients");
-	if (argc > 3)
-		snprintf(hm, sizeof(hm), "%s", argv[3]);
-	else
-		default_hallmark(hm, sizeof(hm));
-	if (access(hm, X_OK) == -1)
-		fail("%s: %s", hm, strerror(errno));
+	crew_args(argc, argv, "16", &secs, &clients, hm, sizeof(hm));
+	crew_init(&b.crew, clients, client_one, server_cpu);
 
 	bench_begin("enroll");
 	memset(&f, 0, sizeof(f));
@@ -598,38 +483,25 @@ main(int argc, char **argv)
 	before = certs_stored(f.ca);
 
 	/* The server and (a) on the first core; clients on the rest. */
-	core = cores_split(&srv, &b.cli_cpus, &b.pin_clients);
+	core = cores_split(&srv, &b.crew.cpus, &b.crew.pin);
 	b.f = &f;
 	b.port = server_start(hm, &srv);
-	if (b.pin_clients)
-		server_threads_to(&b.cli_cpus);
+	if (b.crew.pin)
+		server_threads_to(&b.crew.cpus);
 
 	memset(&pl, 0, sizeof(pl));
 	if ((pl.p = calloc(POOL_MAX, sizeof(*pl.p))) == NULL ||
-	    (b.c = calloc((size_t)b.nclients, sizeof(*b.c))) == NULL)
+	    (b.c = calloc((size_t)b.crew.n, sizeof(*b.c))) == NULL)
 		fail("out of memory");
 	atomic_init(&pl.next, 0);
 	b.pool = &pl;
-	if (pthread_mutex_init(&b.mu, NULL) != 0 ||
-	    pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&b.go, NULL) != 0 ||
-	    pthread_cond_init(&b.done, &ca) != 0)
-		fail("pthread");
-	/* Signals go to the main thread only: it stops the run. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < b.nclients; i++) {
+	for (i = 0; i < b.crew.n; i++) {
 		b.c[i].b = &b;
 		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
 		    b.c[i].why, sizeof(b.c[i].why));
-		if (pthread_create(&b.c[i].th, NULL, client_main, &b.c[i]) !=
-		    0)
-			fail("pthread_create");
+		crew_set(&b.crew, i, &b.c[i], &b.c[i].conn);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	crew_start(&b.crew);
 
 	/*
 	 * A round uncounted: connections made, caches warm.  Before each
@@ -650,32 +522,28 @@ main(int argc, char **argv)
 			ta += t;
 		}
 		pool_fill(&f, &pl, want, b.port, &seq);
-		n = load_slice(&b, SLICE, &t, &cpu);
+		/* (b); a dry pool ends the slice early. */
+		n = crew_slice(&b.crew, SLICE, 1, &t, &cpu);
 		if (k >= 0) {
 			nb += n;
 			tb += t;
 			busy += cpu;
 			lat_keep(&pl, &lat, &nlat, &cap);
-			dry += b.dry;
+			dry += b.crew.dry;
 		}
 		if ((double)n / t > best)
 			best = (double)n / t;
-		want = (size_t)(3 * best * SLICE) + 4 * (size_t)b.nclients;
-		if (b.dry)
+		want = (size_t)(3 * best * SLICE) + 4 * (size_t)b.crew.n;
+		if (b.crew.dry)
 			want = 2 * pl.n;
 		if (want < POOL_MIN)
 			want = POOL_MIN;
 	}
 	raw_free(&raw);
 
-	pthread_mutex_lock(&b.mu);
-	b.quit = 1;
-	pthread_cond_broadcast(&b.go);
-	pthread_mutex_unlock(&b.mu);
-	for (i = 0; i < b.nclients; i++) {
-		pthread_join(b.c[i].th, NULL);
+	crew_stop(&b.crew);
+	for (i = 0; i < b.crew.n; i++)
 		finished += b.c[i].finished;
-	}
 	if (interrupted)
 		fail("interrupted");
 	st = server_stop();
@@ -689,9 +557,10 @@ main(int argc, char **argv)
 	if (hm_token_list(after, count_used, &used, &err) != HM_OK)
 		fail("tokens: %s", err.msg);
 	hm_ca_close(after);
-	if (stored != b.total || used != b.total)
+	if (stored != b.crew.total || used != b.crew.total)
 		fail("%ld replies said issued; the store holds %ld new "
-		    "certificates and %ld used tokens", b.total, stored, used);
+		    "certificates and %ld used tokens", b.crew.total, stored,
+		    used);
 	if (nlat == 0)
 		fail("no enrollment timed");
 	qsort(lat, nlat, sizeof(*lat), cmp_double);
@@ -704,15 +573,15 @@ main(int argc, char **argv)
 	    "(reference)\n", a);
 	printf("(b) enrollments over HTTP, %3d clients %7.0f/s  %5.1f %% of "
 	    "(a)  p50 %.2f ms  p99 %.2f ms  target >= 3000/s, p99 <= 10 ms\n",
-	    b.nclients, bb, 100 * bb / a, p50 * 1e3, p99 * 1e3);
+	    b.crew.n, bb, 100 * bb / a, p50 * 1e3, p99 * 1e3);
 	printf("    server busy %.0f %% of a core, %.0f us CPU/enrollment; its "
 	    "event loop on core %d%s\n", 100 * busy / tb, nb > 0 ?
-	    busy / (double)nb * 1e6 : 0, core, b.pin_clients ?
+	    busy / (double)nb * 1e6 : 0, core, b.crew.pin ?
 	    ", its store writer and the clients on the others" :
 	    ", the rest too");
 	printf("    %ld replies opened and issued, %ld through "
 	    "hm_enroll_finish; %ld new certificates and %ld used tokens in "
-	    "the store%s\n", b.total, finished, stored, used,
+	    "the store%s\n", b.crew.total, finished, stored, used,
 	    dry > 0 ? " (the pool ran dry in a slice)" : "");
 
 	for (i = 0; i < (int)pl.n; i++)
@@ -720,10 +589,7 @@ main(int argc, char **argv)
 	free(pl.p);
 	free(lat);
 	free(b.c);
-	pthread_cond_destroy(&b.go);
-	pthread_cond_destroy(&b.done);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_destroy(&b.mu);
+	crew_free(&b.crew);
 	fixture_free(&f);
 	return 0;
 }

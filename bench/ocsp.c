@@ -37,10 +37,8 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,9 +61,7 @@
 #define REVOKED		0
 #define SLICE		0.25	/* seconds */
 #define SAMPLE		64	/* check one response in SAMPLE */
-#define CLIENTS_MAX	256
 #define NONCE_LEN	16
-#define SLICE_TIMEOUT	30.0	/* seconds for the clients to stop */
 #define BODY_MAX	8192	/* response body */
 
 struct fixture {
@@ -88,7 +84,6 @@ struct req {
 struct bench;
 
 struct client {
-	pthread_t	 th;
 	struct bench	*b;
 	uint32_t	 id;
 	struct req	 rq[NCERT];
@@ -103,16 +98,8 @@ struct client {
 struct bench {
 	const struct fixture	*f;
 	unsigned		 port;
-	cpu_set_t		 cli_cpus;
-	int			 pin_clients;
-	pthread_mutex_t		 mu;
-	pthread_cond_t		 go, done;
-	unsigned		 gen;		/* a new slice */
-	int			 quit, busy, failed;
-	long			 count, total;
-	atomic_int		 run;
+	struct crew		 crew;
 	struct client		*c;
-	int			 nclients;
 };
 
 /* Seconds the server has run on a CPU (its one thread), or -1. */
@@ -317,10 +304,11 @@ check_response(const struct fixture *f, const unsigned char *req,
 	return rc;
 }
 
-/* One request and its response, checked. */
+/* One request and its response, checked: crew_fn. */
 static int
-client_one(struct client *c)
+client_one(void *arg)
 {
+	struct client		*c = arg;
 	struct req		*rq = &c->rq[c->next];
 	const unsigned char	*body;
 	size_t			 blen;
@@ -349,89 +337,6 @@ client_one(struct client *c)
 	c->seq++;
 	c->next = (c->next + 1) % NCERT;
 	return 0;
-}
-
-static void *
-client_main(void *arg)
-{
-	struct client	*c = arg;
-	struct bench	*b = c->b;
-	unsigned	 gen = 0;
-	long		 n;
-	int		 quit;
-
-	if (b->pin_clients)
-		pthread_setaffinity_np(pthread_self(), sizeof(b->cli_cpus),
-		    &b->cli_cpus);
-	for (;;) {
-		pthread_mutex_lock(&b->mu);
-		while (!b->quit && b->gen == gen)
-			pthread_cond_wait(&b->go, &b->mu);
-		quit = b->quit;
-		gen = b->gen;
-		pthread_mutex_unlock(&b->mu);
-		if (quit)
-			break;
-		n = 0;
-		while (atomic_load(&b->run) && c->why[0] == '\0' &&
-		    client_one(c) == 0)
-			n++;
-		pthread_mutex_lock(&b->mu);
-		b->count += n;
-		if (c->why[0] != '\0')
-			b->failed = 1;
-		if (--b->busy == 0)
-			pthread_cond_signal(&b->done);
-		pthread_mutex_unlock(&b->mu);
-	}
-	http_close(&c->conn);
-	return NULL;
-}
-
-/*
- * (b): the clients run for about secs seconds; returns the responses.
- * The clock stops when the last client has its last answer, so every
- * response the server made in the time is counted, none outside it.
- * *cpu gets the server's CPU time in the slice.
- */
-static long
-load_slice(struct bench *b, double secs, double *t, double *cpu)
-{
-	struct timespec	 dl;
-	double		 t0, c0;
-	long		 n;
-	int		 i, e = 0;
-
-	c0 = server_cpu();
-	pthread_mutex_lock(&b->mu);
-	b->count = 0;
-	b->busy = b->nclients;
-	atomic_store(&b->run, 1);
-	b->gen++;
-	t0 = now();
-	pthread_cond_broadcast(&b->go);
-	pthread_mutex_unlock(&b->mu);
-	sleep_for(secs);
-	atomic_store(&b->run, 0);
-
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += (time_t)SLICE_TIMEOUT;
-	pthread_mutex_lock(&b->mu);
-	while (b->busy > 0 && e == 0)
-		e = pthread_cond_timedwait(&b->done, &b->mu, &dl);
-	*t = now() - t0;
-	n = b->count;
-	b->total += n;
-	pthread_mutex_unlock(&b->mu);
-	*cpu = server_cpu() - c0;
-	if (e != 0)
-		fail("the clients still busy %.0f s after a slice",
-		    SLICE_TIMEOUT);
-	if (b->failed)
-		for (i = 0; i < b->nclients; i++)
-			if (b->c[i].why[0] != '\0')
-				fail("client %d: %s", i, b->c[i].why);
-	return n;
 }
 
 /* (a): signatures of a tbslen-byte message in about secs seconds. */
@@ -512,9 +417,7 @@ main(int argc, char **argv)
 {
 	struct fixture		 f;
 	struct bench		 b;
-	pthread_condattr_t	 ca;
 	cpu_set_t		 srv;
-	sigset_t		 block, old;
 	EVP_MD_CTX		*tmp;
 	struct req		 rq[NCERT];
 	char			 hm[PATH_MAX];
@@ -523,25 +426,18 @@ main(int argc, char **argv)
 	long			 n, na, nb, nc, checked = 0;
 	uint64_t		 seq = 0;
 	size_t			 tbslen;
-	int			 i, j, k, rounds, core, st;
+	int			 i, j, k, rounds, core, st, clients;
 
-	secs = (double)number(argc > 1 ? argv[1] : "3", 1, 3600, "seconds");
 	memset(&b, 0, sizeof(b));
-	b.nclients = (int)number(argc > 2 ? argv[2] : "8", 1, CLIENTS_MAX,
-	    "clients");
-	if (argc > 3)
-		snprintf(hm, sizeof(hm), "%s", argv[3]);
-	else
-		default_hallmark(hm, sizeof(hm));
-	if (access(hm, X_OK) == -1)
-		fail("%s: %s", hm, strerror(errno));
+	crew_args(argc, argv, "8", &secs, &clients, hm, sizeof(hm));
+	crew_init(&b.crew, clients, client_one, server_cpu);
 
 	bench_begin("ocsp");
 	memset(&f, 0, sizeof(f));
 	setup(&f, hm, kt);
 
 	/* The server, (a) and (c) on the first core; clients on the rest. */
-	core = cores_split(&srv, &b.cli_cpus, &b.pin_clients);
+	core = cores_split(&srv, &b.crew.cpus, &b.crew.pin);
 	b.f = &f;
 	b.port = server_start(hm, &srv);
 
@@ -551,20 +447,9 @@ main(int argc, char **argv)
 	if ((tmp = EVP_MD_CTX_new()) == NULL)
 		fail("out of memory");
 
-	if ((b.c = calloc((size_t)b.nclients, sizeof(*b.c))) == NULL)
+	if ((b.c = calloc((size_t)b.crew.n, sizeof(*b.c))) == NULL)
 		fail("out of memory");
-	if (pthread_mutex_init(&b.mu, NULL) != 0 ||
-	    pthread_condattr_init(&ca) != 0 ||
-	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&b.go, NULL) != 0 ||
-	    pthread_cond_init(&b.done, &ca) != 0)
-		fail("pthread");
-	/* Signals go to the main thread only: it stops the run. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (i = 0; i < b.nclients; i++) {
+	for (i = 0; i < b.crew.n; i++) {
 		b.c[i].b = &b;
 		b.c[i].id = (uint32_t)i;
 		http_init(&b.c[i].conn, b.port, b.c[i].buf, BODY_MAX,
@@ -572,11 +457,9 @@ main(int argc, char **argv)
 		b.c[i].next = i % NCERT;
 		for (j = 0; j < NCERT; j++)
 			req_build(&f, j, b.port, &b.c[i].rq[j]);
-		if (pthread_create(&b.c[i].th, NULL, client_main, &b.c[i]) !=
-		    0)
-			fail("pthread_create");
+		crew_set(&b.crew, i, &b.c[i], &b.c[i].conn);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	crew_start(&b.crew);
 
 	/* A round uncounted: connections made, caches warm. */
 	rounds = (int)(secs / SLICE + 0.5);
@@ -588,7 +471,8 @@ main(int argc, char **argv)
 			na += n;
 			ta += t;
 		}
-		n = load_slice(&b, SLICE, &t, &cpu);
+		/* (b): the whole slice, whatever the clients do. */
+		n = crew_slice(&b.crew, SLICE, 0, &t, &cpu);
 		if (k >= 0) {
 			nb += n;
 			tb += t;
@@ -601,12 +485,8 @@ main(int argc, char **argv)
 		}
 	}
 
-	pthread_mutex_lock(&b.mu);
-	b.quit = 1;
-	pthread_cond_broadcast(&b.go);
-	pthread_mutex_unlock(&b.mu);
-	for (i = 0; i < b.nclients; i++) {
-		pthread_join(b.c[i].th, NULL);
+	crew_stop(&b.crew);
+	for (i = 0; i < b.crew.n; i++) {
 		checked += b.c[i].checked;
 		for (j = 0; j < NCERT; j++)
 			free(b.c[i].rq[j].msg);
@@ -625,22 +505,19 @@ main(int argc, char **argv)
 	/* Busy below 100 %: the clients or the machine's other work. */
 	printf("(b) OCSP over HTTP, %3d clients      %9.0f resp/s  "
 	    "%5.1f %% of (a)  server busy %.0f %%, %.0f us CPU/resp\n",
-	    b.nclients, bb, 100 * bb / a, 100 * busy / tb,
+	    b.crew.n, bb, 100 * bb / a, 100 * busy / tb,
 	    nb > 0 ? busy / (double)nb * 1e6 : 0);
 	printf("(c) hm_ocsp_respond in process       %9.0f resp/s  "
 	    "%5.1f %% of (a)\n", cc, 100 * cc / a);
 	printf("    %ld of %ld HTTP responses checked (signature, status, "
-	    "nonce); server on core %d%s\n", checked, b.total, core,
-	    b.pin_clients ? ", clients on the others" : ", clients too");
+	    "nonce); server on core %d%s\n", checked, b.crew.total, core,
+	    b.crew.pin ? ", clients on the others" : ", clients too");
 
 	for (i = 0; i < NCERT; i++)
 		free(rq[i].msg);
 	EVP_MD_CTX_free(tmp);
 	free(b.c);
-	pthread_cond_destroy(&b.go);
-	pthread_cond_destroy(&b.done);
-	pthread_condattr_destroy(&ca);
-	pthread_mutex_destroy(&b.mu);
+	crew_free(&b.crew);
 	fixture_free(&f);
 	return 0;
 }
