@@ -89,28 +89,6 @@ used(struct answer *a, hm_err *err)
 	    "request", err);
 }
 
-/* The token's names, as issuance takes them. */
-static int
-scope_names(const hm_token_info *ti, hm_names **out, hm_err *err)
-{
-	hm_names	*n;
-	char		 buf[sizeof(ti->sans)], *p, *save = NULL;
-	int		 rc = HM_OK;
-
-	if ((n = hm_names_new()) == NULL)
-		return hm_seterr(err, HM_E_NOMEM, "out of memory");
-	snprintf(buf, sizeof(buf), "%s", ti->sans);
-	for (p = strtok_r(buf, ",", &save); p != NULL && rc == HM_OK;
-	    p = strtok_r(NULL, ",", &save))
-		rc = hm_names_add(n, p, err);
-	if (rc != HM_OK) {
-		hm_names_free(n);
-		return rc;
-	}
-	*out = n;
-	return HM_OK;
-}
-
 /* Every name the CSR asks for is one of the token's. */
 static int
 in_scope(const hm_csr *csr, const hm_token_info *ti, const hm_names *scope)
@@ -269,7 +247,8 @@ vet(struct answer *a, const unsigned char *der, size_t derlen, hm_err *err)
 		    err);
 	if (hm_csr_parse(der, derlen, &a->csr, &e) != HM_OK)
 		return refuse(a, HM_ENROLL_R_CSR, e.msg, err);
-	if ((rc = scope_names(&a->rec.info, &a->scope, err)) != HM_OK)
+	/* The token's names, as issuance takes them. */
+	if ((rc = hm_names_split(a->rec.info.sans, &a->scope, err)) != HM_OK)
 		return rc;
 	if (!in_scope(a->csr, &a->rec.info, a->scope))
 		return refuse(a, HM_ENROLL_R_SCOPE, "the CSR asks for a name "

@@ -50,6 +50,13 @@ int		 hm_names_from_gens(hm_names *n, const GENERAL_NAMES *g,
 		    hm_err *err);
 int		 hm_names_has_wildcard(const hm_names *n);
 int		 hm_names_join(const hm_names *n, char *buf, size_t len);
+/*
+ * The names of a list as hm_names_join writes it ("dns:a,ip:10.0.0.1",
+ * empty for none), each checked by hm_names_add; *out the caller's.
+ */
+int		 hm_names_split(const char *list, hm_names **out, hm_err *err);
+/* util.c: exactly digits hex digits, in any case, lower-cased into out. */
+int		 hm_hexid_norm(const char *in, size_t digits, char *out);
 
 /* csr.c */
 struct hm_req_st;	/* the CSR as OpenSSL's ASN.1 templates decode it */

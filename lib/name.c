@@ -499,3 +499,26 @@ hm_names_from_gens(hm_names *n, const GENERAL_NAMES *g, hm_err *err)
 	}
 	return skipped;
 }
+
+int
+hm_names_split(const char *list, hm_names **out, hm_err *err)
+{
+	hm_names	*n;
+	char		*buf, *p, *save = NULL;
+	int		 rc = HM_OK;
+
+	if ((n = hm_names_new()) == NULL || (buf = strdup(list)) == NULL) {
+		hm_names_free(n);
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	}
+	for (p = strtok_r(buf, ",", &save); p != NULL && rc == HM_OK;
+	    p = strtok_r(NULL, ",", &save))
+		rc = hm_names_add(n, p, err);
+	free(buf);
+	if (rc != HM_OK) {
+		hm_names_free(n);
+		return rc;
+	}
+	*out = n;
+	return HM_OK;
+}

@@ -59,19 +59,9 @@ hm_pair_list(hm_ca *ca, hm_pair_cb cb, void *arg, hm_err *err)
 static int
 norm_id(const char *id, char out[33], hm_err *err)
 {
-	size_t	i;
-
-	for (i = 0; id != NULL && id[i] != '\0' && i < 32; i++) {
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f') ||
-		    (id[i] >= 'A' && id[i] <= 'F')))
-			break;
-		out[i] = (char)(id[i] | 0x20);
-	}
-	if (id == NULL || i != 32 || id[i] != '\0')
+	if (id == NULL || hm_hexid_norm(id, 32, out) == -1)
 		return hm_seterr(err, HM_E_INVALID, "a pairing id is 32 hex "
 		    "digits (see hallmark pair list)");
-	out[i] = '\0';
 	return HM_OK;
 }
 

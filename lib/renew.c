@@ -88,19 +88,8 @@ hm_renew(hm_responder *r, const unsigned char *peer, size_t peerlen,
 	}
 	if ((rc = hm_csr_parse(csrbuf, csrlen, &csr, err)) != HM_OK)
 		goto out;
-	if ((sans = hm_names_new()) == NULL) {
-		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+	if ((rc = hm_names_split(ci.sans, &sans, err)) != HM_OK)
 		goto out;
-	}
-	{
-		char	buf[sizeof(ci.sans)], *q, *save = NULL;
-
-		snprintf(buf, sizeof(buf), "%s", ci.sans);
-		for (q = strtok_r(buf, ",", &save); q != NULL;
-		    q = strtok_r(NULL, ",", &save))
-			if ((rc = hm_names_add(sans, q, err)) != HM_OK)
-				goto out;
-	}
 	cn_of(x, cn, sizeof(cn));
 	memset(&req, 0, sizeof(req));
 	req.profile = prof;

@@ -192,20 +192,11 @@ hm_token_revoke(hm_ca *ca, const char *id, hm_err *err)
 {
 	hm_store	*st = ca->store;
 	char		 norm[HM_TOKEN_ID_LEN + 1];
-	size_t		 i;
 	int		 rc;
 
-	for (i = 0; id != NULL && id[i] != '\0' && i < HM_TOKEN_ID_LEN; i++) {
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		    (id[i] >= 'a' && id[i] <= 'f') ||
-		    (id[i] >= 'A' && id[i] <= 'F')))
-			break;
-		norm[i] = (char)(id[i] | 0x20);
-	}
-	if (id == NULL || i != HM_TOKEN_ID_LEN || id[i] != '\0')
+	if (id == NULL || hm_hexid_norm(id, HM_TOKEN_ID_LEN, norm) == -1)
 		return hm_seterr(err, HM_E_INVALID, "a token id is %d hex "
 		    "digits (see hallmark token list)", HM_TOKEN_ID_LEN);
-	norm[i] = '\0';
 	if ((rc = st->ops->begin(st, err)) != HM_OK)
 		return rc;
 	if ((rc = st->ops->token_revoke(st, norm, err)) != HM_OK ||

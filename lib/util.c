@@ -136,6 +136,22 @@ hm_serial_normalize(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+int
+hm_hexid_norm(const char *in, size_t digits, char *out)
+{
+	size_t	i;
+
+	for (i = 0; i < digits; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return -1;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	if (in[i] != '\0')
+		return -1;
+	out[i] = '\0';
+	return 0;
+}
+
 void
 hm_name_oneline(const X509_NAME *n, char *buf, size_t len)
 {
