@@ -322,6 +322,9 @@ int	 hm_store_open(const char *uri, int create, hm_store **out,
 	    hm_err *err);
 int	 hm_store_sqlite_open(const char *path, int create, hm_store **out,
 	    hm_err *err);
+/* Tests of migrations: a new store at an older schema version. */
+int	 hm_store_sqlite_create_at(const char *path, int version,
+	    hm_err *err);
 void	 hm_store_close(hm_store *s);
 
 /* ca.c */

@@ -16,7 +16,7 @@
  * Migrations in store_sqlite.c.  Adding one must bump this: the test then
  * proves a fresh store gets every one of them.
  */
-#define MIGRATIONS	7
+#define MIGRATIONS	8
 
 /* The connection the library opened last, seen through auto_extension. */
 static sqlite3	*lib_db;
@@ -480,6 +480,86 @@ test_not_a_store(void **state)
 	assert_ptr_equal(st, (hm_store *)&st);
 }
 
+/*
+ * Migration 8 (certs with rowids, replies in their own table) keeps
+ * every row: a store written at version 7 with a certificate, a revoked
+ * one and a used token reads the same after.
+ */
+static void
+test_migration_8(void **state)
+{
+	static const unsigned char	 reply[] = "sealed reply bytes";
+	hm_store			*st;
+	hm_cert_info			 back;
+	unsigned char			*d;
+	size_t				 dlen;
+	struct hm_token_rec		 tr;
+	hm_err				 err;
+	sqlite3				*db;
+	sqlite3_stmt			*q;
+
+	(void)state;
+	HM_CHECK(hm_store_sqlite_create_at(tu_path("v7.db"), 7, &err), &err);
+	db = db_open("v7.db");
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), 7);
+	assert_int_equal(sqlite3_exec(db,
+	    "INSERT INTO cas (name, serial, subject, pathlen, depth, "
+	    "  not_before, not_after, key_type, created_at) "
+	    "  VALUES ('root', '01', 'CN=r', -1, 0, 0, 99, 'p256', 0);"
+	    "INSERT INTO certs (serial, ca, subject, issuer, sans, "
+	    "  not_before, not_after, profile, status, spki_sha256, "
+	    "  issued_at, der) VALUES ('0a', 'root', 'CN=a', 'CN=r', '', "
+	    "  1, 50, 'server', 'valid', 'ab', 1, x'3003020101');"
+	    "INSERT INTO certs (serial, ca, subject, issuer, sans, "
+	    "  not_before, not_after, profile, status, spki_sha256, "
+	    "  issued_at, der, revoked_at, reason) VALUES ('0b', 'root', "
+	    "  'CN=b', 'CN=r', '', 1, 60, 'server', 'revoked', 'cd', 2, "
+	    "  x'3003020102', 7, 1);"
+	    "INSERT INTO tokens (id, psk, ca, name, profile, sans, "
+	    "  created_at, expires_at, state, used_at, serial, req_hash, "
+	    "  reply) VALUES ('t1', NULL, 'root', 'a', 'server', '', 0, 9, 1, "
+	    "  3, '0a', zeroblob(32), CAST('sealed reply bytes' AS BLOB));"
+	    "INSERT INTO tokens (id, psk, ca, name, profile, sans, "
+	    "  created_at, expires_at, state) VALUES ('t2', zeroblob(32), "
+	    "  'root', 'b', 'client', '', 0, 9, 0);", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	HM_CHECK(hm_store_sqlite_open(tu_path("v7.db"), 0, &st, &err), &err);
+	HM_CHECK(st->ops->cert_get(st, "0a", &back, &d, &dlen, &err), &err);
+	assert_string_equal(back.subject, "CN=a");
+	assert_int_equal(dlen, 5);
+	assert_int_equal(d[4], 1);
+	free(d);
+	HM_CHECK(st->ops->cert_get(st, "0b", &back, NULL, NULL, &err), &err);
+	assert_string_equal(back.status, "revoked");
+	HM_CHECK(st->ops->token_get(st, "t1", &tr, &err), &err);
+	assert_int_equal(tr.replylen, sizeof(reply) - 1);
+	assert_memory_equal(tr.reply, reply, sizeof(reply) - 1);
+	hm_token_rec_clear(&tr);
+	HM_CHECK(st->ops->token_get(st, "t2", &tr, &err), &err);
+	assert_null(tr.reply);
+	assert_true(tr.has_psk);
+	hm_token_rec_clear(&tr);
+	hm_store_close(st);
+
+	db = db_open("v7.db");
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), 8);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM certs"), 2);
+	/* The old column is emptied, its bytes in replies only. */
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM tokens "
+	    "WHERE reply IS NOT NULL"), 0);
+	assert_int_equal(pragma_int(db, "SELECT count(*) FROM replies"), 1);
+	/* A certs table with rowids: no WITHOUT ROWID left in its SQL. */
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM "
+	    "sqlite_master WHERE name = 'certs'", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_null(strstr((const char *)sqlite3_column_text(q, 0),
+	    "WITHOUT ROWID"));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 /* The plan of sql on the store's schema, one detail line after another. */
 static void
 query_plan(sqlite3 *db, const char *sql, char *buf, size_t len)
@@ -545,10 +625,11 @@ test_query_plans(void **state)
 	if (!searches(plan, "certs_ca_not_after"))
 		fail_msg("per-CA query plan:\n%s", plan);
 
-	/* Look-up by serial: the primary key. */
+	/* Look-up by serial: the primary key's index. */
 	query_plan(db, "SELECT der FROM certs WHERE serial = ?", plan,
 	    sizeof(plan));
-	if (strstr(plan, "SEARCH certs USING PRIMARY KEY (serial=?)") == NULL)
+	if (strstr(plan, "SEARCH certs USING INDEX sqlite_autoindex_certs_1 "
+	    "(serial=?)") == NULL)
 		fail_msg("serial look-up plan:\n%s", plan);
 	sqlite3_close(db);
 }
@@ -624,6 +705,7 @@ main(void)
 		cmocka_unit_test(test_list_stops),
 		cmocka_unit_test(test_reopen),
 		cmocka_unit_test(test_future_version),
+		cmocka_unit_test(test_migration_8),
 		cmocka_unit_test(test_not_a_store),
 		cmocka_unit_test(test_query_plans),
 		cmocka_unit_test(test_cas),
