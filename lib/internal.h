@@ -312,6 +312,14 @@ struct hm_store_ops {
 	 */
 	int	(*cert_supersede)(hm_store *, const char *old, const char *by,
 		    hm_err *);
+	/*
+	 * Settings of the directory, written once (HM_E_EXISTS after): the
+	 * value of key into buf (HM_E_NOTFOUND when unset).
+	 */
+	int	(*setting_get)(hm_store *, const char *key, char *buf,
+		    size_t len, hm_err *);
+	int	(*setting_set)(hm_store *, const char *key, const char *value,
+		    hm_err *);
 };
 
 struct hm_store {
