@@ -216,6 +216,13 @@ typedef struct hm_ca_params {
 	int		 pathlen;	/* -1: none (root) / 0 (intermediate) */
 	const char	*pass;		/* new key's passphrase, or NULL */
 	/*
+	 * hm_ca_init only: mark the directory offline (pass required).  In
+	 * an offline directory every CA key is encrypted under the root's
+	 * one passphrase: new CAs must give it (checked by unlocking the
+	 * root's key) and no key is ever written in clear.
+	 */
+	int		 offline;
+	/*
 	 * Name constraints of an intermediate, "dns:DOMAIN" and
 	 * "ip:ADDRESS/PREFIX": what it and the CAs below it may certify.
 	 */
@@ -236,6 +243,14 @@ int		 hm_ca_signer(hm_ca *ca, const char *name, const char *pass,
 		    hm_signer **out, hm_err *err);
 /* True when the key of the named CA is encrypted. */
 int		 hm_ca_key_encrypted(hm_ca *ca, const char *name);
+/* True when ca is an offline directory (hm_ca_params.offline). */
+int		 hm_ca_offline(const hm_ca *ca);
+/*
+ * In an offline directory: HM_OK when pass unlocks the root's key, else
+ * HM_E_PASSPHRASE (none given, or another one).  HM_OK elsewhere.  What
+ * every new CA key of ca is checked with before anything is made.
+ */
+int		 hm_ca_offline_pass(hm_ca *ca, const char *pass, hm_err *err);
 void		 hm_signer_free(hm_signer *s);
 
 /*
