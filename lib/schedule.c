@@ -162,7 +162,7 @@ int
 hm_sched_check(const hm_sched_params *in, hm_err *err)
 {
 	hm_sched_params	p;
-	char		a[32], b[32], c[32];
+	char		a[32], b[32], c[32], d[32];
 	int64_t		m;
 
 	defaults(in, &p);
@@ -182,7 +182,7 @@ hm_sched_check(const hm_sched_params *in, hm_err *err)
 		    "must outlast its slot by the overlap %s; give at least %s",
 		    dur(p.validity, a, sizeof(a)), p.quantum,
 		    dur(m, b, sizeof(b)), dur(p.overlap, c, sizeof(c)),
-		    dur(m + p.overlap, a, sizeof(a)));
+		    dur(m + p.overlap, d, sizeof(d)));
 	return prefix_check(p.prefix, err);
 }
 
