@@ -74,6 +74,23 @@ ca_alloc(const char *dir, hm_err *err)
 	return ca;
 }
 
+/* What the store says of the whole directory. */
+static int
+ca_read_settings(hm_ca *ca, hm_err *err)
+{
+	char	v[16];
+	int	rc;
+
+	rc = ca->store->ops->setting_get(ca->store, HM_SETTING_OFFLINE, v,
+	    sizeof(v), err);
+	if (rc == HM_E_NOTFOUND)
+		return HM_OK;
+	if (rc != HM_OK)
+		return rc;
+	ca->offline = strcmp(v, "1") == 0;
+	return HM_OK;
+}
+
 void
 hm_ca_close(hm_ca *ca)
 {
@@ -98,11 +115,44 @@ hm_ca_open(const char *dir, hm_ca **out, hm_err *err)
 		return hm_seterr(err, HM_E_NOTFOUND, "no CA in %s (create one "
 		    "with hallmark init)", dir);
 	}
-	if ((rc = hm_store_open(path, 0, &ca->store, err)) != HM_OK) {
+	if ((rc = hm_store_open(path, 0, &ca->store, err)) != HM_OK ||
+	    (rc = ca_read_settings(ca, err)) != HM_OK) {
 		hm_ca_close(ca);
 		return rc;
 	}
 	*out = ca;
+	return HM_OK;
+}
+
+int
+hm_ca_offline(const hm_ca *ca)
+{
+	return ca->offline;
+}
+
+int
+hm_ca_offline_pass(hm_ca *ca, const char *pass, hm_err *err)
+{
+	char	 path[HM_PATH_MAX];
+	hm_key	*key = NULL;
+	int	 rc;
+
+	if (!ca->offline)
+		return HM_OK;
+	if (pass == NULL)
+		return hm_seterr(err, HM_E_PASSPHRASE, "%s is an offline CA "
+		    "directory: a new key must be encrypted under the root's "
+		    "passphrase", ca->dir);
+	if (hm_ca_file(ca, HM_ROOT_NAME, "key.pem", path, sizeof(path)) == -1)
+		return hm_seterr(err, HM_E_INVALID, "path too long");
+	if ((rc = hm_key_load(path, pass, &key, err)) != HM_OK) {
+		if (rc == HM_E_PASSPHRASE)
+			hm_seterr(err, rc, "that passphrase does not unlock "
+			    "the root key: an offline directory keeps every "
+			    "key under the root's one passphrase");
+		return rc;
+	}
+	hm_key_free(key);
 	return HM_OK;
 }
 
@@ -146,6 +196,16 @@ ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
 	if ((rc = st->ops->ca_insert(st, ci, err)) != HM_OK ||
 	    (rc = st->ops->cert_insert(st, &rec, err)) != HM_OK)
 		goto out;
+	/* The mark comes with the root, in its transaction. */
+	if (ci->depth == 0 && ca->offline && (rc = st->ops->setting_set(st,
+	    HM_SETTING_OFFLINE, "1", err)) != HM_OK)
+		goto out;
+	/* Never a key in clear in an offline directory, whoever asks. */
+	if (ca->offline && pass == NULL) {
+		rc = hm_seterr(err, HM_E_PASSPHRASE, "%s is an offline CA "
+		    "directory: refusing to write a key in clear", ca->dir);
+		goto out;
+	}
 	if (mkdir(dir, 0700) == -1) {
 		rc = hm_seterr(err, HM_E_EXISTS, "%s: %s", dir,
 		    strerror(errno));
@@ -277,8 +337,13 @@ hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
 
 	if ((rc = ca_params_check(p, err)) != HM_OK)
 		return rc;
+	if (p->offline && p->pass == NULL)
+		return hm_seterr(err, HM_E_PASSPHRASE, "an offline root needs "
+		    "a passphrase: every key of its directory is encrypted "
+		    "under it");
 	if ((ca = ca_alloc(dir, err)) == NULL)
 		return err != NULL ? err->code : HM_E_NOMEM;
+	ca->offline = p->offline != 0;
 	if ((rc = hm_mkdir_p(dir, 0700, err)) != HM_OK)
 		goto out;
 	snprintf(path, sizeof(path), "%s/ca", dir);
@@ -516,6 +581,11 @@ hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
 		rc = hm_seterr(err, HM_E_INVALID, "path too long");
 		goto fail;
 	}
+	if (ca->offline && !hm_key_file_is_encrypted(path)) {
+		rc = hm_seterr(err, HM_E_POLICY, "the key of CA '%s' is in "
+		    "clear in an offline directory: refusing to use it", name);
+		goto fail;
+	}
 	if ((rc = hm_key_load(path, pass, &key, err)) != HM_OK) {
 		if (rc == HM_E_PASSPHRASE)
 			hm_seterr(err, rc, pass == NULL ? "the key of CA '%s' "
@@ -574,15 +644,12 @@ inter_window(const hm_signer *parent, const hm_ca_params *p, int *pathlen,
 	return HM_OK;
 }
 
-int
-hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
-    hm_cert **out, int *flags, hm_err *err)
+/* The checks every new intermediate passes, before any work. */
+static int
+new_check(hm_ca *ca, const hm_ca_params *p, hm_err *err)
 {
-	hm_ca_info	 ci, tmp;
-	hm_key		*key = NULL;
-	hm_cert		*c = NULL;
-	time_t		 nb, na;
-	int		 rc, pathlen, clamped;
+	hm_ca_info	tmp;
+	int		rc;
 
 	if ((rc = ca_name_check(p->name, err)) != HM_OK ||
 	    (rc = ca_params_check(p, err)) != HM_OK)
@@ -593,9 +660,18 @@ hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	if (ca->store->ops->ca_get(ca->store, p->name, &tmp, NULL) == HM_OK)
 		return hm_seterr(err, HM_E_EXISTS, "a CA named '%s' exists",
 		    p->name);
-	if ((rc = inter_window(parent, p, &pathlen, &nb, &na, &clamped,
-	    err)) != HM_OK)
-		return rc;
+	return hm_ca_offline_pass(ca, p->pass, err);
+}
+
+static int
+new_build(hm_ca *ca, hm_signer *parent, const hm_ca_params *p, int pathlen,
+    time_t nb, time_t na, hm_cert **out, hm_err *err)
+{
+	hm_ca_info	 ci;
+	hm_key		*key = NULL;
+	hm_cert		*c = NULL;
+	int		 rc;
+
 	if ((rc = ca_build(p, parent, pathlen, nb, na, &key, &c, err)) !=
 	    HM_OK)
 		return rc;
@@ -609,12 +685,54 @@ hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 		goto out;
 	*out = c;
 	c = NULL;
-	if (flags != NULL)
-		*flags = clamped ? HM_ISSUED_CLAMPED : 0;
  out:
 	hm_cert_free(c);
 	hm_key_free(key);
 	return rc;
+}
+
+int
+hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
+    hm_cert **out, int *flags, hm_err *err)
+{
+	time_t	nb, na;
+	int	rc, pathlen, clamped;
+
+	if ((rc = new_check(ca, p, err)) != HM_OK)
+		return rc;
+	if ((rc = inter_window(parent, p, &pathlen, &nb, &na, &clamped,
+	    err)) != HM_OK)
+		return rc;
+	if ((rc = new_build(ca, parent, p, pathlen, nb, na, out, err)) !=
+	    HM_OK)
+		return rc;
+	if (flags != NULL)
+		*flags = clamped ? HM_ISSUED_CLAMPED : 0;
+	return HM_OK;
+}
+
+int
+hm_ca_new_at(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
+    time_t nb, time_t na, hm_cert **out, hm_err *err)
+{
+	int	rc, pathlen;
+
+	if ((rc = new_check(ca, p, err)) != HM_OK)
+		return rc;
+	if (parent->info.pathlen == 0)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' has path length 0: "
+		    "it can not sign intermediate CAs", parent->info.name);
+	pathlen = p->pathlen < 0 ? 0 : p->pathlen;
+	if (parent->info.pathlen > 0 && pathlen >= parent->info.pathlen)
+		return hm_seterr(err, HM_E_POLICY, "path length %d is not "
+		    "below the %d of CA '%s'", pathlen, parent->info.pathlen,
+		    parent->info.name);
+	if (nb >= na || nb < parent->info.not_before ||
+	    na > parent->info.not_after)
+		return hm_seterr(err, HM_E_POLICY, "CA '%s' would not lie "
+		    "inside the validity of CA '%s'", p->name,
+		    parent->info.name);
+	return new_build(ca, parent, p, pathlen, nb, na, out, err);
 }
 
 int

@@ -1392,8 +1392,8 @@ profile_find(const struct hm_cfg *c, const char *name)
 }
 
 static const char *const root_keys[] = {
-	"subject", "key_type", "validity", "pathlen", "passphrase_env",
-	"passphrase_file", "passphrase_prompt", NULL
+	"subject", "key_type", "validity", "pathlen", "offline",
+	"passphrase_env", "passphrase_file", "passphrase_prompt", NULL
 };
 
 static const char *const ca_keys[] = {
@@ -1446,8 +1446,9 @@ parse_ca(struct ctx *x, struct fy_node *m, struct hm_cfg_pos fb,
 			goto out;
 		if (root)
 			rc = key_known(x, key, kp, root_keys, "subject, "
-			    "key_type, validity, pathlen, passphrase_env, "
-			    "passphrase_file, passphrase_prompt", where);
+			    "key_type, validity, pathlen, offline, "
+			    "passphrase_env, passphrase_file, "
+			    "passphrase_prompt", where);
 		else
 			rc = key_known(x, key, kp, ca_keys, "name, parent, "
 			    "subject, key_type, validity, pathlen, profile, "
@@ -1484,7 +1485,10 @@ parse_ca(struct ctx *x, struct fy_node *m, struct hm_cfg_pos fb,
 				    "is not a CA profile (ca: true)", prof);
 		} else if (strcmp(key, "constraints") == 0)
 			rc = parse_nc(x, v, kp, &ca->nc);
-		else
+		else if (strcmp(key, "offline") == 0) {
+			rc = get_bool(x, v, vp, key, &ca->offline);
+			ca->pos_offline = vp;
+		} else
 			rc = parse_pass(x, key, v, kp, &ca->pass);
 		if (rc != HM_OK)
 			goto out;
@@ -2044,14 +2048,113 @@ section(struct ctx *x, struct fy_node *v, struct hm_cfg_pos kp,
 }
 
 enum { S_VERSION, S_DEFAULTS, S_ROOT, S_INTERMEDIATES, S_PROFILES, S_NODES,
-	S_MAX };
+	S_SCHEDULE, S_MAX };
+
+static const char *const sched_keys[] = {
+	"quantum", "lead", "validity", "overlap", "key_type", "prefix",
+	"passphrase_env", "passphrase_file", "passphrase_prompt", NULL
+};
+
+/* schedule: checked as hm_sched_plan will, and against the root's life. */
+static int
+parse_schedule(struct ctx *x, struct fy_node *m, struct hm_cfg_pos kpos)
+{
+	struct hm_cfg_sched	*sc = &x->c->sched;
+	struct fy_node_pair	*p;
+	struct fy_node		*v;
+	struct hm_cfg_pos	 kp, vp;
+	char			 key[WORD_MAX], a[32], b[32], c[32];
+	void			*it = NULL;
+	hm_err			 e;
+	int			 rc;
+
+	sc->set = 1;
+	sc->pos = npos(x, m, kpos);
+	if ((rc = want_map(x, m, sc->pos, "schedule")) != HM_OK)
+		return rc;
+	while ((p = fy_node_mapping_iterate(m, &it)) != NULL) {
+		if ((rc = pair_key(x, p, sc->pos, key, sizeof(key), &kp)) !=
+		    HM_OK || (rc = key_known(x, key, kp, sched_keys, "quantum, "
+		    "lead, validity, overlap, key_type, prefix, "
+		    "passphrase_env, passphrase_file, passphrase_prompt",
+		    "schedule")) != HM_OK)
+			return rc;
+		v = fy_node_pair_value(p);
+		vp = npos(x, v, kp);
+		if (strcmp(key, "quantum") == 0)
+			rc = get_int(x, v, vp, key, 1, 12, &sc->p.quantum);
+		else if (strcmp(key, "lead") == 0) {
+			rc = get_duration(x, v, vp, key, &sc->p.lead);
+			sc->pos_lead = vp;
+		} else if (strcmp(key, "validity") == 0) {
+			rc = get_duration(x, v, vp, key, &sc->p.validity);
+			sc->pos_validity = vp;
+		} else if (strcmp(key, "overlap") == 0)
+			rc = get_duration(x, v, vp, key, &sc->p.overlap);
+		else if (strcmp(key, "key_type") == 0)
+			rc = get_keytype(x, v, vp, &sc->p.key_type);
+		else if (strcmp(key, "prefix") == 0) {
+			if ((rc = get_str(x, v, vp, key, STR_MAX,
+			    &sc->prefix)) == HM_OK)
+				sc->p.prefix = sc->prefix;
+		} else
+			rc = parse_pass(x, key, v, kp, &sc->pass);
+		if (rc != HM_OK)
+			return rc;
+	}
+	if (sc->p.key_type == HM_KEY_NONE)
+		sc->p.key_type = x->dkey;
+	if (hm_sched_check(&sc->p, &e) != HM_OK)
+		return perr_from(x, sc->pos_validity.line != 0 ?
+		    sc->pos_validity : sc->pos, &e);
+	/* Signers never outlive the root: the window must fit in its life. */
+	if ((sc->p.lead != 0 ? sc->p.lead : 2 * HM_YEAR) + (sc->p.overlap !=
+	    0 ? sc->p.overlap : 90 * 86400LL) > x->c->root.validity)
+		return perr(x, sc->pos_lead.line != 0 ? sc->pos_lead : sc->pos,
+		    HM_E_INVALID, "lead %s and overlap %s do not fit in the "
+		    "root's validity %s: signers never outlive the root",
+		    dur_str(sc->p.lead != 0 ? sc->p.lead : 2 * HM_YEAR, a,
+		    sizeof(a)), dur_str(sc->p.overlap != 0 ? sc->p.overlap :
+		    90 * 86400LL, b, sizeof(b)), dur_str(x->c->root.validity, c,
+		    sizeof(c)));
+	return HM_OK;
+}
+
+/*
+ * An offline root: every key the file makes is encrypted, the CAs' under
+ * the root's passphrase (the library checks it is the same one).
+ */
+static int
+check_offline(struct ctx *x)
+{
+	struct hm_cfg	*c = x->c;
+	size_t		 i;
+
+	if (!c->root.offline)
+		return HM_OK;
+	if (c->root.pass.kind == HM_CFG_PASS_NONE)
+		return perr(x, c->root.pos_offline, HM_E_INVALID, "an offline "
+		    "root needs a passphrase (passphrase_env, passphrase_file "
+		    "or passphrase_prompt): every key is encrypted under it");
+	for (i = 0; i < c->ncas; i++)
+		if (c->cas[i].pass.kind == HM_CFG_PASS_NONE)
+			return perr(x, c->cas[i].pos, HM_E_INVALID,
+			    "intermediate '%s' needs the root's passphrase: "
+			    "the root is offline", c->cas[i].name);
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].pass.kind == HM_CFG_PASS_NONE)
+			return perr(x, c->nodes[i].pos, HM_E_INVALID, "node "
+			    "'%s' needs a passphrase: an offline root writes "
+			    "no key in clear", c->nodes[i].name);
+	return HM_OK;
+}
 
 static int
 parse_top(struct ctx *x, struct fy_node *top)
 {
 	static const char *const keys[] = {
 		"version", "defaults", "root", "intermediates", "profiles",
-		"nodes", NULL
+		"nodes", "schedule", NULL
 	};
 	struct hm_cfg		*c = x->c;
 	struct fy_node		*sec[S_MAX], *item;
@@ -2075,7 +2178,7 @@ parse_top(struct ctx *x, struct fy_node *top)
 		if (strncmp(key, "x-", 2) == 0)
 			continue;
 		if ((rc = key_known(x, key, kp, keys, "version, defaults, "
-		    "root, intermediates, profiles, nodes, x-*",
+		    "root, intermediates, profiles, nodes, schedule, x-*",
 		    "the file")) != HM_OK)
 			return rc;
 		for (k = 0; strcmp(keys[k], key) != 0; k++)
@@ -2152,6 +2255,11 @@ parse_top(struct ctx *x, struct fy_node *top)
 			    HM_OK)
 				return rc;
 	}
+	if (kpos[S_SCHEDULE].line != 0 && (rc = parse_schedule(x,
+	    sec[S_SCHEDULE], kpos[S_SCHEDULE])) != HM_OK)
+		return rc;
+	if ((rc = check_offline(x)) != HM_OK)
+		return rc;
 	return auto_constraints(x);
 }
 
@@ -2200,6 +2308,8 @@ hm_cfg_free(struct hm_cfg *c)
 	free(c->path);
 	free(c->dir);
 	ca_free(&c->root);
+	free(c->sched.prefix);
+	free(c->sched.pass.value);
 	for (i = 0; i < c->ncas; i++)
 		ca_free(&c->cas[i]);
 	free(c->cas);

@@ -78,8 +78,19 @@ struct hm_cfg_ca {
 	const struct hm_cfg_profile *profile;	/* CA profile or NULL */
 	struct hm_cfg_constraints nc;		/* own or the profile's */
 	struct hm_cfg_pass	 pass;
+	int			 offline;	/* root only: offline: true */
 	struct hm_cfg_pos	 pos;		/* the mapping */
 	struct hm_cfg_pos	 pos_parent, pos_validity, pos_pathlen;
+	struct hm_cfg_pos	 pos_offline;
+};
+
+/* schedule: the signers under the root (hm_sched_params). */
+struct hm_cfg_sched {
+	int			 set;		/* the section was given */
+	hm_sched_params		 p;		/* p.prefix borrows prefix */
+	char			*prefix;
+	struct hm_cfg_pass	 pass;		/* the signers' keys */
+	struct hm_cfg_pos	 pos, pos_lead, pos_validity;
 };
 
 struct hm_cfg_node {
@@ -108,6 +119,7 @@ struct hm_cfg {
 	size_t			 nprofiles;
 	struct hm_cfg_node	*nodes;
 	size_t			 nnodes;
+	struct hm_cfg_sched	 sched;
 };
 
 /*

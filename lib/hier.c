@@ -202,6 +202,11 @@ plan_root(hm_hier *h, hm_ca *ca, hm_step *st, time_t now, hm_err *err)
 		step_set(st, HM_STEP_CREATE, "new");
 		return HM_OK;
 	}
+	if (r->offline && !hm_ca_offline(ca))
+		return hm_seterr(err, HM_E_POLICY, "%sthe root in %s is not "
+		    "offline; hallmark does not make an existing directory "
+		    "offline (its keys may be in clear): use a new directory",
+		    at(h, r->pos_offline, pos, sizeof(pos)), h->dir);
 	if ((rc = hm_ca_certs(ca, HM_ROOT_NAME, &s, err)) != HM_OK)
 		return rc;
 	subject_of(&r->subject, r->name, &subj);
@@ -700,6 +705,7 @@ apply_root(struct run *r, hm_err *err)
 	int			 rc;
 
 	ca_params(c, &subj, &p);
+	p.offline = c->offline;
 	if ((rc = pass_for(r, &c->pass, "the root CA's new key", 1, &pass,
 	    err)) != HM_OK)
 		return rc;
@@ -861,7 +867,15 @@ apply_node(struct run *r, const struct hm_cfg_node *n, const hm_step *st,
 		snprintf(what, sizeof(what), "the new key of node '%s'",
 		    n->name);
 		if ((rc = pass_for(r, &n->pass, what, 1, &pass, err)) !=
-		    HM_OK || (rc = parent_dir(n->key, err)) != HM_OK ||
+		    HM_OK)
+			goto out;
+		if (pass == NULL && hm_ca_offline(r->ca)) {
+			rc = hm_seterr(err, HM_E_PASSPHRASE, "%s is an offline "
+			    "CA directory: %s needs a passphrase (it writes no "
+			    "key in clear)", r->h->dir, what);
+			goto out;
+		}
+		if ((rc = parent_dir(n->key, err)) != HM_OK ||
 		    (rc = hm_key_save(key, n->key, pass, HM_F_FORCE, err)) !=
 		    HM_OK)
 			goto out;
@@ -914,5 +928,58 @@ hm_hier_apply(hm_hier *h, const char *dir, hm_pass_cb cb, void *arg,
 	free(r.signers);
 	hm_ca_close(r.ca);
 	h->planned = 0;
+	return rc;
+}
+
+/* ---- The signer schedule of the file ---------------------------------- */
+
+int
+hm_hier_sched_params(const hm_hier *h, hm_sched_params *out, hm_err *err)
+{
+	if (!h->cfg->sched.set)
+		return hm_seterr(err, HM_E_NOTFOUND, "%s has no schedule "
+		    "section (see hallmark.yaml(5))", h->cfg->path);
+	*out = h->cfg->sched.p;
+	return HM_OK;
+}
+
+int
+hm_hier_sched_apply(hm_hier *h, hm_ca *ca, const hm_sched *s,
+    hm_pass_cb cb, void *arg, size_t *created, hm_err *err)
+{
+	struct hm_cfg	*c = h->cfg;
+	struct run	 r;
+	hm_signer	*root = NULL;
+	char		*rpass = NULL, *pass = NULL;
+	int		 rc;
+
+	memset(&r, 0, sizeof(r));
+	r.h = h;
+	r.cb = cb;
+	r.arg = arg;
+	r.ca = ca;
+	/* A file that names no source leaves it to the caller. */
+	if (c->root.pass.kind == HM_CFG_PASS_NONE && cb != NULL &&
+	    hm_ca_key_encrypted(ca, HM_ROOT_NAME))
+		rc = cb("CA 'root'", HM_PASS_NONE, NULL, 0, &rpass, err, arg);
+	else
+		rc = pass_for(&r, &c->root.pass, "CA 'root'", 0, &rpass, err);
+	if (rc != HM_OK ||
+	    (rc = hm_ca_signer(ca, HM_ROOT_NAME, rpass, &root, err)) != HM_OK)
+		goto out;
+	/* The signers' keys: the schedule's passphrase, else the root's. */
+	if (c->sched.pass.kind != HM_CFG_PASS_NONE) {
+		if ((rc = pass_for(&r, &c->sched.pass, "the new signers' keys",
+		    1, &pass, err)) != HM_OK)
+			goto out;
+	} else if (rpass != NULL && (pass = strdup(rpass)) == NULL) {
+		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = hm_sched_apply(ca, root, s, pass, created, err);
+ out:
+	hm_secret_free(rpass);
+	hm_secret_free(pass);
+	hm_signer_free(root);
 	return rc;
 }

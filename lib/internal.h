@@ -312,6 +312,14 @@ struct hm_store_ops {
 	 */
 	int	(*cert_supersede)(hm_store *, const char *old, const char *by,
 		    hm_err *);
+	/*
+	 * Settings of the directory, written once (HM_E_EXISTS after): the
+	 * value of key into buf (HM_E_NOTFOUND when unset).
+	 */
+	int	(*setting_get)(hm_store *, const char *key, char *buf,
+		    size_t len, hm_err *);
+	int	(*setting_set)(hm_store *, const char *key, const char *value,
+		    hm_err *);
 };
 
 struct hm_store {
@@ -331,7 +339,11 @@ void	 hm_store_close(hm_store *s);
 struct hm_ca {
 	char		 dir[HM_PATH_MAX];
 	hm_store	*store;
+	int		 offline;	/* the store's setting, read at open */
 };
+
+#define HM_SETTING_OFFLINE	"offline"
+
 
 struct hm_signer {
 	hm_ca		*ca;
@@ -354,6 +366,13 @@ int	 hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out,
  */
 int	 hm_ca_find_issuer(hm_ca *ca, X509 *x, int not_self, hm_signer **out,
 	    hm_err *err);
+/*
+ * An intermediate p->name signed by parent for exactly [nb, na] (which
+ * must lie inside the parent's validity), as hm_ca_new_intermediate
+ * makes one: what the signer schedule pre-creates.
+ */
+int	 hm_ca_new_at(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
+	    time_t nb, time_t na, hm_cert **out, hm_err *err);
 
 /* ocsp.c: the unlocked CA named name (borrowed), or NULL. */
 hm_signer	*hm_responder_signer(hm_responder *r, const char *name);

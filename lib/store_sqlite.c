@@ -22,7 +22,7 @@ enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE,
     ST_TOKEN_REVOKE, ST_TOKEN_USE, ST_REPLY_INSERT, ST_REPLY_DELETE,
     ST_TOKEN_PURGE, ST_PAIR_INSERT,
     ST_PAIR_GET, ST_PAIR_OPEN, ST_PAIR_REVEAL, ST_PAIR_MOVE, ST_PAIR_PURGE,
-    ST_SUPERSEDE, ST_MAX };
+    ST_SUPERSEDE, ST_SETTING_GET, ST_SETTING_SET, ST_MAX };
 
 #define CA_COLS "name, parent, serial, subject, pathlen, depth, " \
 	"not_before, not_after, key_type, base_url"
@@ -93,6 +93,9 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_PAIR_PURGE] = "DELETE FROM pairings WHERE expires_at < ?",
 	[ST_SUPERSEDE] = ("UPDATE certs SET status = 'superseded', "
 	    "superseded_by = ? WHERE serial = ? AND status = 'valid'"),
+	[ST_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
+	/* A setting is written once: changing one is not an update. */
+	[ST_SETTING_SET] = "INSERT INTO settings (key, value) VALUES (?, ?)",
 };
 
 #define CERT_COLS "serial, ca, subject, issuer, sans, not_before, " \
@@ -228,6 +231,11 @@ static const char *const migrations[] = {
 	"  WHERE reply IS NOT NULL;"
 	"UPDATE tokens SET reply_id = r.id, reply = NULL FROM replies AS r "
 	"  WHERE r.token = tokens.id;"),
+	/* 9: settings of the whole directory ("offline": every key under
+	 * the root's one passphrase) */
+	("CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;"),
 };
 #define SCHEMA_VERSION	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1105,6 +1113,48 @@ s_cert_supersede(hm_store *hs, const char *old, const char *by, hm_err *err)
 	return HM_OK;
 }
 
+static int
+s_setting_get(hm_store *hs, const char *key, char *buf, size_t len,
+    hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_SETTING_GET];
+	int			 r, rc = HM_OK;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		col_text(st, 0, buf, len);
+	else if (r == SQLITE_DONE)
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no setting '%s'", key);
+	else
+		rc = dberr(err, s, "reading a setting");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static int
+s_setting_set(hm_store *hs, const char *key, const char *value,
+    hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3_stmt		*st = s->st[ST_SETTING_SET];
+	int			 r;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (r == SQLITE_CONSTRAINT)
+		return hm_seterr(err, HM_E_EXISTS, "setting '%s' is set "
+		    "already", key);
+	if (r != SQLITE_DONE)
+		return hm_seterr(err, HM_E_STORE, "store: recording setting "
+		    "'%s': %s", key, sqlite3_errstr(r));
+	return HM_OK;
+}
+
 static const struct hm_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = s_close,
@@ -1140,6 +1190,8 @@ static const struct hm_store_ops sqlite_ops = {
 	.pair_list = s_pair_list,
 	.pair_purge = s_pair_purge,
 	.cert_supersede = s_cert_supersede,
+	.setting_get = s_setting_get,
+	.setting_set = s_setting_set,
 };
 
 static int

@@ -45,6 +45,7 @@ int	 cmd_enroll(struct cli *, int, char **);
 int	 cmd_pair(struct cli *, int, char **);
 int	 cmd_renew(struct cli *, int, char **);
 int	 cmd_agent(struct cli *, int, char **);
+int	 cmd_schedule(struct cli *, int, char **);
 
 /* util.c */
 int	 fail(const hm_err *err);

@@ -13,7 +13,9 @@ static const struct cmd sub[] = {
 	{ "new", ca_new, "ca new --name NAME --cn CN [--parent NAME] "
 	  "[--pathlen N] [--validity 5y] [--key-type T] [--passphrase-env VAR]",
 	  "Create an intermediate CA under the root or another intermediate.\n"
-	  "Its validity is cut to its parent's, and said so.\n\n"
+	  "Its validity is cut to its parent's, and said so.  In an offline\n"
+	  "directory its key takes the root's passphrase: by default the one\n"
+	  "given for the signing CA; another one is refused.\n\n"
 	  "  --name NAME            short name: a-z 0-9 . _ - (required)\n"
 	  "  --cn CN                its common name (required)\n"
 	  "  --parent NAME          the signing CA (default: root)\n"
@@ -101,6 +103,12 @@ ca_new(struct cli *g, int argc, char **argv)
 		return EXIT_FAILURE;
 	if (unlock_ca(ca, p.parent, &cps, &parent) != 0)
 		goto out;
+	/* Offline: one passphrase, the one that unlocked the parent. */
+	if (hm_ca_offline(ca) && ps.env == NULL && ps.file == NULL &&
+	    !ps.prompt) {
+		ps = cps;
+		pass_auto_prompt(&ps, 1);
+	}
 	if (pass_get(&ps, "the new CA's key", 1, &pass) != 0)
 		goto out;
 	p.pass = pass;

@@ -7,7 +7,7 @@
 
 static const struct cmd cmd = { "init", NULL,
     "init --cn NAME [--key-type T] [--validity 10y] [--pathlen N] "
-    "[--passphrase-env VAR] | init --config FILE [--dry-run]",
+    "[--offline] [--passphrase-env VAR] | init --config FILE [--dry-run]",
     "Create DIR, a self-signed root CA and the inventory store.\n"
     "Refuses to touch a directory that already holds a CA.\n"
     "With --config, build the whole hierarchy FILE describes (see\n"
@@ -22,6 +22,9 @@ static const struct cmd cmd = { "init", NULL,
     "  --validity D           lifetime, e.g. 10y (default), 3650d\n"
     "  --pathlen N            limit the depth of intermediates below the "
     "root\n"
+    "  --offline              an offline root: every key of DIR encrypted "
+    "under\n"
+    "                         the root's one passphrase (required)\n"
     PASS_HELP };
 
 static int
@@ -78,6 +81,7 @@ cmd_init(struct cli *g, int argc, char **argv)
 		{ "pathlen", required_argument, NULL, 'p' },
 		{ "config", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "offline", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		PASS_OPTIONS,
 		{ NULL, 0, NULL, 0 }
@@ -103,6 +107,7 @@ cmd_init(struct cli *g, int argc, char **argv)
 		switch (ch) {
 		case 'C': config = optarg; break;
 		case 'n': dry = 1; break;
+		case 'O': p.offline = 1; break;
 		case 'c': p.cn = optarg; break;
 		case 'k':
 			if (keytype_opt(optarg, &p.key_type) != 0)
@@ -134,6 +139,11 @@ cmd_init(struct cli *g, int argc, char **argv)
 		return usage(&cmd, EXIT_USAGE);
 	if (pass_get(&ps, "the root key", 1, &pass) != 0)
 		return EXIT_FAILURE;
+	if (p.offline && pass == NULL)
+		return failx("--offline: every key of an offline directory is "
+		    "encrypted under the root's passphrase (give "
+		    "--passphrase-env VAR, --passphrase-file F or "
+		    "--passphrase-prompt)");
 	p.pass = pass;
 	rc = hm_ca_init(g->dir, &p, &ca, &err);
 	hm_secret_free(pass);
@@ -144,10 +154,10 @@ cmd_init(struct cli *g, int argc, char **argv)
 		return fail(&err);
 	}
 	hm_ca_cert_path(ca, NULL, path, sizeof(path));
-	printf("created root CA '%s' in %s: %s key%s, valid until %s\n"
-	    "certificate: %s\n", p.cn, g->dir, hm_keytype_name(ci.key_type),
-	    p.pass != NULL ? " (encrypted)" : "", fmt_time(ci.not_after, buf),
-	    path);
+	printf("created %sroot CA '%s' in %s: %s key%s, valid until %s\n"
+	    "certificate: %s\n", p.offline ? "offline " : "", p.cn, g->dir,
+	    hm_keytype_name(ci.key_type), p.pass != NULL ? " (encrypted)" :
+	    "", fmt_time(ci.not_after, buf), path);
 	hm_ca_close(ca);
 	return 0;
 }

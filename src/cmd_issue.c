@@ -15,7 +15,8 @@ static const struct cmd cmd = { "issue", NULL,
     "The certificate is recorded in the inventory before it is written.\n\n"
     "  --profile P            server, client or both (required)\n"
     "  --csr FILE             the request (PEM or DER, at most 64 KiB)\n"
-    "  --new-key KEYFILE      instead of --csr: generate a key here (0600)\n"
+    "  --new-key KEYFILE      instead of --csr: generate a key here (0600;\n"
+    "                         an offline directory wants it encrypted)\n"
     "  --key-type T           its type (default p256)\n"
     "  --ca NAME              the issuing CA (default: root)\n"
     "  --cn CN                the common name (default: the CSR's)\n"
@@ -144,6 +145,11 @@ cmd_issue(struct cli *g, int argc, char **argv)
 		}
 		if (pass_get(&ps, "the new key", 1, &pass) != 0)
 			goto out;
+		if (pass == NULL && hm_ca_offline(ca)) {
+			failx("%s is an offline CA directory: --new-key needs "
+			    "a --passphrase-* to encrypt the key with", g->dir);
+			goto out;
+		}
 		if (hm_key_generate(kt, &k, &err) != HM_OK ||
 		    hm_csr_new(k, cn, sans, &csr, &err) != HM_OK ||
 		    hm_key_save(k, newkey, pass, flags, &err) != HM_OK) {

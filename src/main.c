@@ -10,6 +10,8 @@ static const struct cmd verbs[] = {
 	  "create a self-signed root CA, its key and the inventory in DIR" },
 	{ "ca", cmd_ca, "ca new|list [options]",
 	  "create and list intermediate CAs" },
+	{ "schedule", cmd_schedule, "schedule --config FILE [--dry-run]",
+	  "pre-create the root's intermediate signers, quarter by quarter" },
 	{ "key", cmd_key, "key new [options] -o FILE", "generate a key" },
 	{ "csr", cmd_csr, "csr new|show [options]",
 	  "build or inspect a certificate signing request" },

@@ -216,6 +216,13 @@ typedef struct hm_ca_params {
 	int		 pathlen;	/* -1: none (root) / 0 (intermediate) */
 	const char	*pass;		/* new key's passphrase, or NULL */
 	/*
+	 * hm_ca_init only: mark the directory offline (pass required).  In
+	 * an offline directory every CA key is encrypted under the root's
+	 * one passphrase: new CAs must give it (checked by unlocking the
+	 * root's key) and no key is ever written in clear.
+	 */
+	int		 offline;
+	/*
 	 * Name constraints of an intermediate, "dns:DOMAIN" and
 	 * "ip:ADDRESS/PREFIX": what it and the CAs below it may certify.
 	 */
@@ -236,6 +243,14 @@ int		 hm_ca_signer(hm_ca *ca, const char *name, const char *pass,
 		    hm_signer **out, hm_err *err);
 /* True when the key of the named CA is encrypted. */
 int		 hm_ca_key_encrypted(hm_ca *ca, const char *name);
+/* True when ca is an offline directory (hm_ca_params.offline). */
+int		 hm_ca_offline(const hm_ca *ca);
+/*
+ * In an offline directory: HM_OK when pass unlocks the root's key, else
+ * HM_E_PASSPHRASE (none given, or another one).  HM_OK elsewhere.  What
+ * every new CA key of ca is checked with before anything is made.
+ */
+int		 hm_ca_offline_pass(hm_ca *ca, const char *pass, hm_err *err);
 void		 hm_signer_free(hm_signer *s);
 
 /*
@@ -544,6 +559,80 @@ int		 hm_hier_plan(hm_hier *h, const char *dir,
  */
 int		 hm_hier_apply(hm_hier *h, const char *dir, hm_pass_cb cb,
 		    void *arg, hm_err *err);
+
+/* ---- Signer schedule (hallmark.yaml(5), schedule) --------------------- */
+
+/*
+ * Intermediate signers under the root, one for each slot of a grid of
+ * `quantum` equal calendar slots of the UTC year (quarters for 4), named
+ * PREFIX-YYYY plus the slot ("signer-2027q1"), each starting at its slot
+ * (or now, for a slot under way) and valid for `validity`, created ahead
+ * so that at every instant t of [now, now + lead] some signer is valid at
+ * t with at least `overlap` left.  Zero fields take the defaults.
+ */
+typedef struct hm_sched_params {
+	int		 quantum;	/* 1, 2, 3, 4, 6 or 12 a year; 0: 4 */
+	int64_t		 lead;		/* seconds; 0: 2y */
+	int64_t		 validity;	/* of each signer; 0: 1y */
+	int64_t		 overlap;	/* seconds; 0: 90d */
+	hm_keytype	 key_type;	/* HM_KEY_NONE: p256 */
+	const char	*prefix;	/* a CA name prefix; NULL: "signer" */
+} hm_sched_params;
+
+/*
+ * HM_E_INVALID unless p (defaults applied) is a schedule that covers:
+ * quantum divides 12 and validity is at least the longest slot (92 days
+ * for quarters) plus the overlap.  The message says what to give.
+ */
+int		 hm_sched_check(const hm_sched_params *p, hm_err *err);
+
+typedef struct hm_sched hm_sched;	/* a plan, for one hm_ca */
+
+typedef struct hm_sched_entry {
+	char		 name[HM_CA_NAME_MAX + 1];
+	time_t		 not_before, not_after;
+	int		 exists;	/* 1: in the store; 0: to create */
+} hm_sched_entry;
+
+/*
+ * Plan the signers of ca as of now: the existing ones (CAs under the
+ * root named PREFIX-..., not revoked, still valid) and the ones to
+ * create, sorted by start.  Reads only.  HM_E_INVALID for bad params;
+ * HM_E_POLICY when the window can not be covered: it would need a
+ * signer to outlive the root, or an existing signer of a slot leaves a
+ * gap.  *out (free with hm_sched_free) is written only on success.
+ */
+int		 hm_sched_plan(hm_ca *ca, const hm_sched_params *p, time_t now,
+		    hm_sched **out, hm_err *err);
+size_t		 hm_sched_count(const hm_sched *s);
+/* Signers the plan would create. */
+size_t		 hm_sched_todo(const hm_sched *s);
+/* The i-th entry, borrowed from s; NULL past the end. */
+const hm_sched_entry *hm_sched_get(const hm_sched *s, size_t i);
+/*
+ * Create the signers s plans, each signed by root (the unlocked root of
+ * the ca s was planned for) with a new key under pass (NULL: in clear,
+ * refused in an offline directory), each committed before the next; on
+ * failure the ones made stay, and a new plan resumes.  *created (may be
+ * NULL) gets how many were made, on success.
+ */
+int		 hm_sched_apply(hm_ca *ca, hm_signer *root, const hm_sched *s,
+		    const char *pass, size_t *created, hm_err *err);
+void		 hm_sched_free(hm_sched *s);
+
+/*
+ * The schedule section of a hierarchy file (HM_E_NOTFOUND without one),
+ * borrowed from h.
+ */
+int		 hm_hier_sched_params(const hm_hier *h, hm_sched_params *out,
+		    hm_err *err);
+/*
+ * Carry out s with the file's passphrases: the root's (from the root's
+ * passphrase keys) unlocks the root, the schedule's, else the root's,
+ * encrypts the new keys; cb and arg as for hm_hier_apply.
+ */
+int		 hm_hier_sched_apply(hm_hier *h, hm_ca *ca, const hm_sched *s,
+		    hm_pass_cb cb, void *arg, size_t *created, hm_err *err);
 
 /* ---- Responder: CRLs and OCSP for hallmark serve ---------------------- */
 

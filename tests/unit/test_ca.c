@@ -426,6 +426,82 @@ expect_inter_refused(hm_signer *parent, const hm_ca_params *p, int code)
 	refused_in(ca, cadir, parent, p, code);
 }
 
+/* 0 when every key file under dir/ca is encrypted, none in clear. */
+static int
+all_keys_encrypted(const char *dir)
+{
+	return tu_sh("cd '%s/ca' && ls */key.pem >/dev/null && "
+	    "! grep -L 'BEGIN ENCRYPTED PRIVATE KEY' */key.pem | grep -q . && "
+	    "! grep -Eq 'BEGIN (RSA |EC )?PRIVATE KEY' */key.pem", dir);
+}
+
+/*
+ * An offline directory: made only with a passphrase, known as offline
+ * when opened again; a new CA only under the root's passphrase, never
+ * in clear; a key found in clear is refused.
+ */
+static void
+test_offline(void **state)
+{
+	hm_ca_params	 p;
+	hm_ca		*off = (hm_ca *)&off, *plain;
+	hm_signer	*r, *m = (hm_signer *)&m;
+	hm_cert		*c = NULL;
+	hm_err		 err = { 0, "" };
+	char		 dir[512], key[600], clear[700];
+	hm_key		*k;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", tu_path("offline"));
+	params(&p, NULL, "Offline Root", -1);
+	p.offline = 1;
+	assert_int_equal(hm_ca_init(dir, &p, &off, &err), HM_E_PASSPHRASE);
+	assert_ptr_equal(off, (hm_ca *)&off);
+	assert_int_equal(access(dir, F_OK), -1);
+	p.pass = PASS;
+	HM_CHECK(hm_ca_init(dir, &p, &off, &err), &err);
+	assert_true(hm_ca_offline(off));
+	hm_ca_close(off);
+	/* The mark is in the store: every later command knows. */
+	HM_CHECK(hm_ca_open(dir, &off, &err), &err);
+	assert_true(hm_ca_offline(off));
+	assert_false(hm_ca_offline(ca));
+	HM_CHECK(hm_ca_offline_pass(ca, NULL, &err), &err);
+	HM_CHECK(hm_ca_signer(off, NULL, PASS, &r, &err), &err);
+
+	/* A new CA: without a passphrase, or with another one, refused. */
+	params(&p, "mid", "Mid", -1);
+	refused_in(off, dir, r, &p, HM_E_PASSPHRASE);
+	p.pass = "another passphrase";
+	refused_in(off, dir, r, &p, HM_E_PASSPHRASE);
+	assert_int_equal(hm_ca_offline_pass(off, "another passphrase", &err),
+	    HM_E_PASSPHRASE);
+	assert_non_null(strstr(err.msg, "does not unlock the root key"));
+	p.pass = PASS;
+	HM_CHECK(hm_ca_new_intermediate(off, r, &p, &c, NULL, &err), &err);
+	assert_int_equal(tu_verify(r, c, NULL), 0);
+	hm_cert_free(c);
+	assert_int_equal(all_keys_encrypted(dir), 0);
+
+	/* A key put there in clear is not used. */
+	HM_CHECK(hm_ca_file(off, "mid", "key.pem", key, sizeof(key)), &err);
+	snprintf(clear, sizeof(clear), "%s.clear", key);
+	HM_CHECK(hm_key_load(key, PASS, &k, &err), &err);
+	HM_CHECK(hm_key_save(k, clear, NULL, 0, &err), &err);
+	hm_key_free(k);
+	assert_int_equal(rename(clear, key), 0);
+	assert_int_not_equal(all_keys_encrypted(dir), 0);
+	assert_int_equal(hm_ca_signer(off, "mid", PASS, &m, &err),
+	    HM_E_POLICY);
+	assert_ptr_equal(m, (hm_signer *)&m);
+	/* ... while in a directory that is not offline it would be. */
+	HM_CHECK(hm_ca_open(cadir, &plain, &err), &err);
+	assert_false(hm_ca_offline(plain));
+	hm_ca_close(plain);
+	hm_signer_free(r);
+	hm_ca_close(off);
+}
+
 static void
 test_pathlen(void **state)
 {
@@ -856,6 +932,7 @@ main(void)
 		cmocka_unit_test(test_init_failure_leaves_nothing),
 		cmocka_unit_test(test_encrypted_root),
 		cmocka_unit_test(test_encrypted_intermediate),
+		cmocka_unit_test(test_offline),
 		cmocka_unit_test(test_pathlen),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_duplicate_name),

@@ -580,6 +580,72 @@ test_pathlen_one(void **state)
 	    "'a', whose pathlen 1 allows at most 1 level");
 }
 
+/* root: offline: true needs passphrases everywhere; read as a boolean. */
+static void
+test_offline(void **state)
+{
+	struct hm_cfg	*c;
+
+	(void)state;
+	c = parse_ok("root: {offline: true, passphrase_env: P}\n"
+	    "intermediates:\n"
+	    "  - {name: a, parent: root, passphrase_env: P}\n");
+	assert_true(c->root.offline);
+	hm_cfg_free(c);
+	c = parse_ok("root: {}\n");
+	assert_false(c->root.offline);
+	hm_cfg_free(c);
+	refused("root: {offline: true}\n", HM_E_INVALID,
+	    NAME ":1:17: an offline root needs a passphrase");
+	refused("root: {offline: true, passphrase_env: P}\n"
+	    "intermediates:\n"
+	    "  - {name: a, parent: root}\n", HM_E_INVALID,
+	    NAME ":3:6: intermediate 'a' needs the root's passphrase");
+	refused("root: {offline: yes, passphrase_env: P}\n", HM_E_INVALID,
+	    NAME ":1:17: offline");
+}
+
+/* schedule: defaults, values, and the checks that need no directory. */
+static void
+test_schedule(void **state)
+{
+	struct hm_cfg	*c;
+
+	(void)state;
+	c = parse_ok("root: {}\nschedule: {}\n");
+	assert_true(c->sched.set);
+	assert_int_equal(c->sched.p.quantum, 0);	/* the library's 4 */
+	hm_cfg_free(c);
+	c = parse_ok("root: {}\n");
+	assert_false(c->sched.set);
+	hm_cfg_free(c);
+	c = parse_ok("root: {}\n"
+	    "schedule:\n"
+	    "  quantum: 12\n"
+	    "  lead: 1y\n"
+	    "  validity: 61d\n"
+	    "  overlap: 30d\n"
+	    "  prefix: issuing\n"
+	    "  key_type: p384\n"
+	    "  passphrase_env: S\n");
+	assert_int_equal(c->sched.p.quantum, 12);
+	assert_int_equal(c->sched.p.lead, HM_YEAR);
+	assert_int_equal(c->sched.p.validity, 61 * 86400);
+	assert_int_equal(c->sched.p.overlap, 30 * 86400);
+	assert_string_equal(c->sched.p.prefix, "issuing");
+	assert_int_equal(c->sched.p.key_type, HM_KEY_P384);
+	assert_int_equal(c->sched.pass.kind, HM_CFG_PASS_ENV);
+	hm_cfg_free(c);
+	refused("root: {}\nschedule: {validity: 100d, overlap: 30d}\n",
+	    HM_E_INVALID, NAME ":2:22: validity 100d is too short");
+	refused("root: {}\nschedule: {quantum: 5}\n", HM_E_INVALID,
+	    NAME ":2:12: quantum 5");
+	refused("root: {validity: 2y}\nschedule: {lead: 2y}\n",
+	    HM_E_INVALID, NAME ":2:18: lead 2y and overlap 90d do not fit");
+	refused("root: {}\nschedule: {leed: 2y}\n", HM_E_INVALID,
+	    NAME ":2:12: ");
+}
+
 static void
 test_intermediate_outlives_parent(void **state)
 {
@@ -1050,6 +1116,8 @@ main(void)
 		cmocka_unit_test(test_pathlen_one),
 		cmocka_unit_test(test_intermediate_outlives_parent),
 		cmocka_unit_test(test_node_outlives_issuer),
+		cmocka_unit_test(test_offline),
+		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_nc_dns),
 		cmocka_unit_test(test_nc_ip),
 		cmocka_unit_test(test_server_without_san),

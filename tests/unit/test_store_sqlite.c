@@ -16,7 +16,7 @@
  * Migrations in store_sqlite.c.  Adding one must bump this: the test then
  * proves a fresh store gets every one of them.
  */
-#define MIGRATIONS	8
+#define MIGRATIONS	9
 
 /* The connection the library opened last, seen through auto_extension. */
 static sqlite3	*lib_db;
@@ -198,7 +198,7 @@ test_fresh_store(void **state)
 	assert_string_equal(buf, "wal");
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name IN ('cas', 'certs', 'crls', "
-	    "'tokens', 'pairings')"), 5);
+	    "'tokens', 'pairings', 'settings')"), 6);
 	/* Wiped PSKs and replaced rows leave no copy in free pages. */
 	assert_int_equal(pragma_int(db, "PRAGMA secure_delete"), 1);
 	sqlite3_close(db);
@@ -368,6 +368,30 @@ test_list_stops(void **state)
 	/* A callback's non-zero return stops the walk and is returned. */
 	assert_int_equal(st->ops->cert_list(st, &f, stop_cb, &n, &err), 42);
 	assert_int_equal(n, 2);
+	hm_store_close(st);
+}
+
+/* Settings: written once, kept across opens, absent until written. */
+static void
+test_settings(void **state)
+{
+	hm_store	*st = store_new("settings.db");
+	hm_err		 err = { 0, "" };
+	char		 buf[16] = "untouched";
+
+	(void)state;
+	assert_int_equal(st->ops->setting_get(st, "offline", buf,
+	    sizeof(buf), &err), HM_E_NOTFOUND);
+	assert_string_equal(buf, "untouched");
+	HM_CHECK(st->ops->setting_set(st, "offline", "1", &err), &err);
+	assert_int_equal(st->ops->setting_set(st, "offline", "0", &err),
+	    HM_E_EXISTS);
+	hm_store_close(st);
+	HM_CHECK(hm_store_sqlite_open(tu_path("settings.db"), 0, &st, &err),
+	    &err);
+	HM_CHECK(st->ops->setting_get(st, "offline", buf, sizeof(buf), &err),
+	    &err);
+	assert_string_equal(buf, "1");
 	hm_store_close(st);
 }
 
@@ -544,7 +568,7 @@ test_migration_8(void **state)
 	hm_store_close(st);
 
 	db = db_open("v7.db");
-	assert_int_equal(pragma_int(db, "PRAGMA user_version"), 8);
+	assert_int_equal(pragma_int(db, "PRAGMA user_version"), MIGRATIONS);
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM certs"), 2);
 	/* The old column is emptied, its bytes in replies only. */
 	assert_int_equal(pragma_int(db, "SELECT count(*) FROM tokens "
@@ -704,6 +728,7 @@ main(void)
 		cmocka_unit_test(test_list_filters),
 		cmocka_unit_test(test_list_stops),
 		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_future_version),
 		cmocka_unit_test(test_migration_8),
 		cmocka_unit_test(test_not_a_store),
