@@ -695,8 +695,8 @@ int
 hm_ca_new_intermediate(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
     hm_cert **out, int *flags, hm_err *err)
 {
-	time_t	nb, na;
-	int	rc, pathlen, clamped;
+	time_t	nb = 0, na = 0;
+	int	rc, pathlen = 0, clamped = 0;
 
 	if ((rc = new_check(ca, p, err)) != HM_OK)
 		return rc;
@@ -747,8 +747,8 @@ hm_ca_reissue(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	hm_subject	 subj;
 	hm_key		*key = NULL;
 	hm_cert		*c = NULL;
-	time_t		 nb, na;
-	int		 rc, pathlen, clamped;
+	time_t		 nb = 0, na = 0;
+	int		 rc, pathlen = 0, clamped = 0;
 
 	if ((rc = ca_name_check(p->name, err)) != HM_OK ||
 	    (rc = hm_subject_check(ca_subject(p, &subj), err)) != HM_OK)
