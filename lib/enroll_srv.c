@@ -344,6 +344,7 @@ struct hm_enroll_batch {
 
 struct hm_enroll_writer {
 	hm_ca		*ca;		/* a store connection of its own */
+	hm_ca		*ck;		/* another, for checkpoints */
 };
 
 int
@@ -354,10 +355,13 @@ hm_enroll_writer_new(hm_responder *r, hm_enroll_writer **out, hm_err *err)
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return hm_seterr(err, HM_E_NOMEM, "out of memory");
-	if ((rc = hm_ca_open(hm_responder_ca(r)->dir, &w->ca, err)) != HM_OK) {
-		free(w);
+	if ((rc = hm_ca_open(hm_responder_ca(r)->dir, &w->ca, err)) != HM_OK ||
+	    (rc = hm_ca_open(hm_responder_ca(r)->dir, &w->ck, err)) != HM_OK) {
+		hm_enroll_writer_free(w);
 		return rc;
 	}
+	if (w->ca->store->ops->defer_checkpoints != NULL)
+		w->ca->store->ops->defer_checkpoints(w->ca->store);
 	*out = w;
 	return HM_OK;
 }
@@ -368,7 +372,17 @@ hm_enroll_writer_free(hm_enroll_writer *w)
 	if (w == NULL)
 		return;
 	hm_ca_close(w->ca);
+	hm_ca_close(w->ck);
 	free(w);
+}
+
+int
+hm_enroll_writer_checkpoint(hm_enroll_writer *w, hm_err *err)
+{
+	hm_store	*st = w->ck->store;
+
+	return st->ops->checkpoint != NULL ? st->ops->checkpoint(st, err) :
+	    HM_OK;
 }
 
 int

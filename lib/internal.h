@@ -320,6 +320,14 @@ struct hm_store_ops {
 		    size_t len, hm_err *);
 	int	(*setting_set)(hm_store *, const char *key, const char *value,
 		    hm_err *);
+	/*
+	 * Write-ahead logs (NULL where there is none): copy what commits
+	 * logged into the database, as far as readers allow; and leave
+	 * that to such calls on another connection, the commits on this
+	 * one doing it only past a backstop.
+	 */
+	int	(*checkpoint)(hm_store *, hm_err *);
+	void	(*defer_checkpoints)(hm_store *);
 };
 
 struct hm_store {

@@ -58,6 +58,7 @@
 #define ENROLL_WAIT_US	1000
 #define ENROLL_PARK_MAX	256		/* parked at most, then 503 */
 #define ENROLL_DRAIN	30		/* seconds for the writer, at most */
+#define CHECKPOINT_MS	100		/* the checkpointer's period */
 
 struct fail_slot {
 	char		 peer[64];
@@ -86,15 +87,18 @@ struct batch {
 /*
  * The thread that commits batches (hm_enroll_batch_commit) through its
  * own store connection while the event loop signs the next one; it says
- * a batch is done with a byte on a pipe.  It touches nothing else.
+ * a batch is done with a byte on a pipe.  It touches nothing else.  A
+ * third thread, the checkpointer, copies the store's log into the
+ * database meanwhile (hm_enroll_writer_checkpoint), so that no commit
+ * stalls doing it.
  */
 struct writer {
-	pthread_t		 th;
+	pthread_t		 th, ckth;
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
+	pthread_cond_t		 cv, ckcv;
 	hm_enroll_writer	*w;
 	hm_enroll_batch		*todo;
-	int			 quit, running;
+	int			 quit, running, ckrunning;
 	int			 pipe[2];
 	struct event		*done;
 };
@@ -749,6 +753,31 @@ writer_main(void *arg)
 	return NULL;
 }
 
+static void *
+checkpointer_main(void *arg)
+{
+	struct writer	*wr = arg;
+	struct timespec	 ts;
+	hm_err		 err;
+
+	pthread_mutex_lock(&wr->mu);
+	while (!wr->quit) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += CHECKPOINT_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&wr->ckcv, &wr->mu, &ts) != ETIMEDOUT)
+			continue;
+		pthread_mutex_unlock(&wr->mu);
+		/* The commits do it past their backstop: nothing is lost. */
+		if (hm_enroll_writer_checkpoint(wr->w, &err) != HM_OK)
+			(void)failx("checkpoint: %s", err.msg);
+		pthread_mutex_lock(&wr->mu);
+	}
+	pthread_mutex_unlock(&wr->mu);
+	return NULL;
+}
+
 /* The ready batch to the writer. */
 static void
 launch(struct server *sv)
@@ -902,8 +931,9 @@ enroll_drain(struct server *sv)
 static int
 writer_start(struct server *sv)
 {
-	struct writer	*wr = &sv->wr;
-	hm_err		 err;
+	struct writer		*wr = &sv->wr;
+	pthread_condattr_t	 ca;
+	hm_err			 err;
 
 	if (hm_enroll_writer_new(sv->r, &wr->w, &err) != HM_OK) {
 		(void)failx("enroll: %s", err.msg);
@@ -915,11 +945,19 @@ writer_start(struct server *sv)
 	}
 	if (pthread_mutex_init(&wr->mu, NULL) != 0 ||
 	    pthread_cond_init(&wr->cv, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&wr->ckcv, &ca) != 0 ||
 	    pthread_create(&wr->th, NULL, writer_main, wr) != 0) {
 		(void)failx("cannot start the store's writer");
 		return -1;
 	}
 	wr->running = 1;
+	if (pthread_create(&wr->ckth, NULL, checkpointer_main, wr) != 0) {
+		(void)failx("cannot start the store's checkpointer");
+		return -1;
+	}
+	wr->ckrunning = 1;
 	return 0;
 }
 
@@ -933,11 +971,15 @@ writer_stop(struct server *sv)
 		pthread_mutex_lock(&wr->mu);
 		wr->quit = 1;
 		pthread_cond_signal(&wr->cv);
+		pthread_cond_signal(&wr->ckcv);
 		pthread_mutex_unlock(&wr->mu);
 		pthread_join(wr->th, NULL);
+		if (wr->ckrunning)
+			pthread_join(wr->ckth, NULL);
 		pthread_cond_destroy(&wr->cv);
+		pthread_cond_destroy(&wr->ckcv);
 		pthread_mutex_destroy(&wr->mu);
-		wr->running = 0;
+		wr->running = wr->ckrunning = 0;
 	}
 	if (wr->done != NULL)
 		event_free(wr->done);

@@ -954,6 +954,11 @@ int		 hm_enroll_answer_batch(hm_responder *r, hm_enroll_job *jobs,
  * 0: a request that waits for an earlier one's token, or must be signed
  * again), which go into a later batch, in order.  jobs with http not 0
  * are skipped; jobs stay borrowed until finish, which frees b.
+ * A writer's commits leave copying the store's log into the database to
+ * hm_enroll_writer_checkpoint, which the server should call every
+ * fraction of a second from a third thread (it uses a connection of its
+ * own, and never waits for readers or the writer): no commit then stalls
+ * doing it, but past a backstop of 64 MiB of log.
  */
 typedef struct hm_enroll_batch hm_enroll_batch;
 typedef struct hm_enroll_writer hm_enroll_writer;
@@ -961,6 +966,8 @@ typedef struct hm_enroll_writer hm_enroll_writer;
 int		 hm_enroll_writer_new(hm_responder *r, hm_enroll_writer **out,
 		    hm_err *err);
 void		 hm_enroll_writer_free(hm_enroll_writer *w);
+int		 hm_enroll_writer_checkpoint(hm_enroll_writer *w,
+		    hm_err *err);
 int		 hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs,
 		    size_t n, hm_enroll_batch **out, hm_err *err);
 void		 hm_enroll_batch_commit(hm_enroll_batch *b,
