@@ -321,6 +321,186 @@ hm_arc_decode(const unsigned char *der, size_t len, int kind,
 	return rc;
 }
 
+/*
+ * A view of the envelope's outer fields, to check what GCM does not
+ * authenticate and OpenSSL does not check: the versions (RFC 5083 2.1,
+ * RFC 5652 6.2), and that it holds nothing hallmark does not write (no
+ * originatorInfo, attributes, or recipients other than ktri and kari).
+ * The fields inside are left to OpenSSL's own CMS parser.
+ */
+typedef struct {
+	ASN1_INTEGER	*version;
+	ASN1_TYPE	*rid, *alg, *ek;
+} HM_KTRI_V;
+
+/* The kari's originator: OpenSSL writes an ephemeral key, [1]. */
+typedef struct {
+	X509_ALGOR	*alg;
+	ASN1_BIT_STRING	*pub;
+} HM_OPK_V;
+
+typedef struct {
+	int	type;
+	union {
+		HM_OPK_V	*key;
+	} d;
+} HM_ORIG_V;
+
+typedef struct {
+	ASN1_INTEGER		*version;
+	HM_ORIG_V		*originator;
+	ASN1_OCTET_STRING	*ukm;
+	ASN1_TYPE		*alg, *reks;
+} HM_KARI_V;
+
+typedef struct {
+	int	type;
+	union {
+		HM_KTRI_V	*ktri;
+		HM_KARI_V	*kari;
+	} d;
+} HM_RI_V;
+
+DEFINE_STACK_OF(HM_RI_V)
+
+/* AES-GCM's parameters (RFC 5084): a nonce, the tag's length. */
+typedef struct {
+	ASN1_OCTET_STRING	*nonce;
+	ASN1_INTEGER		*icvlen;
+} HM_GCMP_V;
+
+typedef struct {
+	ASN1_OBJECT	*alg;
+	HM_GCMP_V	*params;
+} HM_GCMALG_V;
+
+typedef struct {
+	ASN1_OBJECT		*type;
+	HM_GCMALG_V		*alg;
+	ASN1_OCTET_STRING	*ct;
+} HM_AECI_V;
+
+typedef struct {
+	ASN1_INTEGER		*version;
+	STACK_OF(HM_RI_V)	*ris;
+	HM_AECI_V		*content;
+	ASN1_OCTET_STRING	*mac;
+} HM_AUTHENV_V;
+
+typedef struct {
+	ASN1_OBJECT	*type;
+	HM_AUTHENV_V	*env;
+} HM_CMS_V;
+
+ASN1_SEQUENCE(HM_KTRI_V) = {
+	ASN1_SIMPLE(HM_KTRI_V, version, ASN1_INTEGER),
+	ASN1_SIMPLE(HM_KTRI_V, rid, ASN1_ANY),
+	ASN1_SIMPLE(HM_KTRI_V, alg, ASN1_ANY),
+	ASN1_SIMPLE(HM_KTRI_V, ek, ASN1_ANY),
+} static_ASN1_SEQUENCE_END(HM_KTRI_V)
+
+ASN1_SEQUENCE(HM_OPK_V) = {
+	ASN1_SIMPLE(HM_OPK_V, alg, X509_ALGOR),
+	ASN1_SIMPLE(HM_OPK_V, pub, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(HM_OPK_V)
+
+ASN1_CHOICE(HM_ORIG_V) = {
+	ASN1_IMP(HM_ORIG_V, d.key, HM_OPK_V, 1),
+} static_ASN1_CHOICE_END(HM_ORIG_V)
+
+ASN1_SEQUENCE(HM_KARI_V) = {
+	ASN1_SIMPLE(HM_KARI_V, version, ASN1_INTEGER),
+	ASN1_EXP(HM_KARI_V, originator, HM_ORIG_V, 0),
+	ASN1_EXP_OPT(HM_KARI_V, ukm, ASN1_OCTET_STRING, 1),
+	ASN1_SIMPLE(HM_KARI_V, alg, ASN1_ANY),
+	ASN1_SIMPLE(HM_KARI_V, reks, ASN1_ANY),
+} static_ASN1_SEQUENCE_END(HM_KARI_V)
+
+#define RI_KTRI	0
+#define RI_KARI	1
+ASN1_CHOICE(HM_RI_V) = {
+	ASN1_SIMPLE(HM_RI_V, d.ktri, HM_KTRI_V),
+	ASN1_IMP(HM_RI_V, d.kari, HM_KARI_V, 1),
+} static_ASN1_CHOICE_END(HM_RI_V)
+
+ASN1_SEQUENCE(HM_GCMP_V) = {
+	ASN1_SIMPLE(HM_GCMP_V, nonce, ASN1_OCTET_STRING),
+	ASN1_OPT(HM_GCMP_V, icvlen, ASN1_INTEGER),
+} static_ASN1_SEQUENCE_END(HM_GCMP_V)
+
+ASN1_SEQUENCE(HM_GCMALG_V) = {
+	ASN1_SIMPLE(HM_GCMALG_V, alg, ASN1_OBJECT),
+	ASN1_SIMPLE(HM_GCMALG_V, params, HM_GCMP_V),
+} static_ASN1_SEQUENCE_END(HM_GCMALG_V)
+
+ASN1_SEQUENCE(HM_AECI_V) = {
+	ASN1_SIMPLE(HM_AECI_V, type, ASN1_OBJECT),
+	ASN1_SIMPLE(HM_AECI_V, alg, HM_GCMALG_V),
+	ASN1_IMP_OPT(HM_AECI_V, ct, ASN1_OCTET_STRING, 0),
+} static_ASN1_SEQUENCE_END(HM_AECI_V)
+
+ASN1_SEQUENCE(HM_AUTHENV_V) = {
+	ASN1_SIMPLE(HM_AUTHENV_V, version, ASN1_INTEGER),
+	ASN1_SET_OF(HM_AUTHENV_V, ris, HM_RI_V),
+	ASN1_SIMPLE(HM_AUTHENV_V, content, HM_AECI_V),
+	ASN1_SIMPLE(HM_AUTHENV_V, mac, ASN1_OCTET_STRING),
+} static_ASN1_SEQUENCE_END(HM_AUTHENV_V)
+
+ASN1_SEQUENCE(HM_CMS_V) = {
+	ASN1_SIMPLE(HM_CMS_V, type, ASN1_OBJECT),
+	ASN1_EXP(HM_CMS_V, env, HM_AUTHENV_V, 0),
+} static_ASN1_SEQUENCE_END(HM_CMS_V)
+
+static int
+int_is(const ASN1_INTEGER *a, int64_t want)
+{
+	int64_t	v;
+
+	return ASN1_INTEGER_get_int64(&v, a) && v == want;
+}
+
+/* A BIT STRING of whole bytes, as every key in DER is. */
+static int
+whole_bytes(const ASN1_BIT_STRING *b)
+{
+	return !(b->flags & ASN1_STRING_FLAG_BITS_LEFT) || (b->flags & 7) == 0;
+}
+
+/* 1 when the envelope's versions and shape are what hallmark writes. */
+static int
+envelope_shape_ok(const unsigned char *in, size_t len)
+{
+	const unsigned char	*p = in;
+	const HM_GCMP_V		*gcm;
+	HM_CMS_V		*v;
+	HM_RI_V			*ri;
+	int			 i, n, ok;
+
+	if ((v = (HM_CMS_V *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(HM_CMS_V))) == NULL)
+		return 0;
+	gcm = v->env->content->alg->params;
+	/* A 96-bit nonce, a 128-bit tag: what hm_arc_seal writes. */
+	ok = p == in + len && int_is(v->env->version, 0) &&
+	    OBJ_obj2nid(v->env->content->alg->alg) == NID_aes_256_gcm &&
+	    ASN1_STRING_length(gcm->nonce) == 12 &&
+	    gcm->icvlen != NULL && int_is(gcm->icvlen, 16) &&
+	    ASN1_STRING_length(v->env->mac) == 16;
+	n = sk_HM_RI_V_num(v->env->ris);
+	for (i = 0; ok && i < n; i++) {
+		ri = sk_HM_RI_V_value(v->env->ris, i);
+		if (ri->type == RI_KTRI)
+			/* 0: issuerAndSerialNumber; 2: subjectKeyIdentifier */
+			ok = int_is(ri->d.ktri->version, 0) ||
+			    int_is(ri->d.ktri->version, 2);
+		else
+			ok = int_is(ri->d.kari->version, 3) &&
+			    whole_bytes(ri->d.kari->originator->d.key->pub);
+	}
+	ASN1_item_free((ASN1_VALUE *)v, ASN1_ITEM_rptr(HM_CMS_V));
+	return ok && n > 0;
+}
+
 /* Only RSA (OAEP) and EC (ECDH) keys can take an archive's key. */
 static int
 recip_key_ok(EVP_PKEY *pk, const char *what, hm_err *err)
@@ -453,7 +633,8 @@ hm_arc_open(const unsigned char *in, size_t len, EVP_PKEY *key, X509 *cert,
 	/*
 	 * Strict DER, then the types: an AuthEnvelopedData of id-data, so
 	 * that GCM authenticates what is opened (an EnvelopedData would
-	 * not be).  Re-encoding catches a BER form that parses the same.
+	 * not be).  Re-encoding catches a BER form that parses the same;
+	 * envelope_shape_ok the fields no one else checks.
 	 */
 	if ((cms = d2i_CMS_ContentInfo(NULL, &p, (long)len)) == NULL ||
 	    p != in + len ||
@@ -461,7 +642,8 @@ hm_arc_open(const unsigned char *in, size_t len, EVP_PKEY *key, X509 *cert,
 	    NID_id_smime_ct_authEnvelopedData ||
 	    OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data ||
 	    (relen = i2d_CMS_ContentInfo(cms, &re)) <= 0 ||
-	    (size_t)relen != len || memcmp(re, in, len) != 0) {
+	    (size_t)relen != len || memcmp(re, in, len) != 0 ||
+	    !envelope_shape_ok(in, len)) {
 		hm_seterr(err, rc, DAMAGED " (not a DER CMS AuthEnvelopedData "
 		    "of data)");
 		goto out;
