@@ -138,7 +138,13 @@ cmd_export(struct cli *g, int argc, char **argv)
 	int		 ch, flags = 0;
 
 	/* A sub-verb (p12) first; otherwise options: the signers archive. */
-	if (argc < 2 || argv[1][0] != '-')
+	if (argc < 2) {
+		fprintf(stderr, "usage: hallmark [-d DIR] %s\n"
+		    "       hallmark [-d DIR] %s\n", archive_cmd.usage,
+		    sub[0].usage);
+		return EXIT_USAGE;
+	}
+	if (argv[1][0] != '-')
 		return dispatch(g, sub, sizeof(sub) / sizeof(sub[0]),
 		    argc - 1, argv + 1, "export");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
