@@ -1189,10 +1189,16 @@ in_cas_verify(struct in_ca *v, size_t n, X509 *root, struct have *h,
 	return rc;
 }
 
-int
-hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
-    const hm_key *key, const hm_cert *cert, const char *pass,
-    hm_import_cb cb, void *arg, hm_err *err)
+/*
+ * Import into ca, or, when ca is NULL, into a new online CA at dir made
+ * from root once everything has been checked: a damaged or foreign
+ * archive leaves no directory behind.
+ */
+static int
+import_run(hm_ca *ca, const char *dir, const hm_cert *root_given,
+    const unsigned char *buf, size_t len, const hm_key *key,
+    const hm_cert *cert, const char *pass, hm_import_cb cb, void *arg,
+    hm_ca **made, hm_err *err)
 {
 	const struct hm_arc_entry	*re;
 	struct hm_arc			 a;
@@ -1200,7 +1206,7 @@ hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
 	struct in_ca			*v = NULL;
 	struct have			*h = NULL;
 	hm_signer			*s = NULL, *mine = NULL;
-	X509				*root = NULL;
+	X509				*root = NULL, *trusted;
 	size_t				 n = 0, nh = 0, i, j;
 	int				 rc;
 
@@ -1222,9 +1228,13 @@ hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
 		    "certificate does not parse");
 		goto out;
 	}
-	if ((rc = hm_ca_certs(ca, NULL, &mine, err)) != HM_OK)
-		goto out;
-	if (X509_cmp(root, mine->cert) != 0) {
+	if (ca != NULL) {
+		if ((rc = hm_ca_certs(ca, NULL, &mine, err)) != HM_OK)
+			goto out;
+		trusted = mine->cert;
+	} else
+		trusted = root_given->x509;
+	if (X509_cmp(root, trusted) != 0) {
 		char	subj[256];
 
 		hm_name_oneline(X509_get_subject_name(root), subj,
@@ -1240,7 +1250,7 @@ hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
 	if ((rc = in_cas_read(&a, v, a.n, &n, err)) != HM_OK)
 		goto out;
 	/* What this CA has already, and conflicts, before any write. */
-	if ((rc = ca_set_load(ca, &set, err)) != HM_OK)
+	if (ca != NULL && (rc = ca_set_load(ca, &set, err)) != HM_OK)
 		goto out;
 	if ((h = calloc(set.n + 1, sizeof(*h))) == NULL) {
 		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
@@ -1269,8 +1279,14 @@ hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
 			}
 			v[i].already = 1;
 		}
-	if ((rc = in_cas_verify(v, n, mine->cert, h, nh, err)) != HM_OK)
+	if ((rc = in_cas_verify(v, n, trusted, h, nh, err)) != HM_OK)
 		goto out;
+	if (ca == NULL) {
+		if ((rc = hm_ca_init_from_root(dir, root_given, made, err)) !=
+		    HM_OK)
+			goto out;
+		ca = *made;
+	}
 	qsort(v, n, sizeof(*v), in_ca_cmp);
 	for (i = 0; i < n; i++) {
 		if (!v[i].already && (rc = hm_ca_adopt(ca, v[i].name,
@@ -1298,6 +1314,34 @@ hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
 	hm_signer_free(s);
 	hm_signer_free(mine);
 	hm_arc_clear(&a);
+	return rc;
+}
+
+int
+hm_archive_import(hm_ca *ca, const unsigned char *buf, size_t len,
+    const hm_key *key, const hm_cert *cert, const char *pass,
+    hm_import_cb cb, void *arg, hm_err *err)
+{
+	return import_run(ca, NULL, NULL, buf, len, key, cert, pass, cb, arg,
+	    NULL, err);
+}
+
+int
+hm_archive_import_new(const char *dir, const hm_cert *root,
+    const unsigned char *buf, size_t len, const hm_key *key,
+    const hm_cert *cert, const char *pass, hm_import_cb cb, void *arg,
+    hm_ca **out, hm_err *err)
+{
+	hm_ca	*ca = NULL;
+	int	 rc;
+
+	rc = import_run(NULL, dir, root, buf, len, key, cert, pass, cb, arg,
+	    &ca, err);
+	/* Once made, the online CA stays: a new import resumes in it. */
+	if (rc == HM_OK)
+		*out = ca;
+	else
+		hm_ca_close(ca);
 	return rc;
 }
 

@@ -283,12 +283,15 @@ cmd_import(struct cli *g, int argc, char **argv)
 		goto out;
 	r = hm_ca_open(g->dir, &ca, &err);
 	if (r == HM_E_NOTFOUND && root != NULL) {
-		if (hm_ca_init_from_root(g->dir, root, &ca, &err) != HM_OK) {
-			fail(&err);
+		if (hm_archive_import_new(g->dir, root, buf, len, k, c, pass,
+		    import_said, NULL, &ca, &err) != HM_OK) {
+			failx("%s: %s", argv[optind], err.msg);
 			goto out;
 		}
-		printf("created the online CA %s with the root certificate of "
-		    "%s (no root key)\n", g->dir, rootf);
+		printf("made %s an online CA: the root certificate of %s, no "
+		    "root key\n", g->dir, rootf);
+		rc = 0;
+		goto out;
 	} else if (r != HM_OK) {
 		if (r == HM_E_NOTFOUND)
 			failx("%s (give --root ROOT to create an online CA "

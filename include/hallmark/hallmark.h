@@ -598,6 +598,16 @@ int		 hm_archive_import(hm_ca *ca, const unsigned char *buf,
 		    size_t len, const hm_key *key, const hm_cert *cert,
 		    const char *pass, hm_import_cb cb, void *arg, hm_err *err);
 /*
+ * hm_archive_import into a new online CA at dir (hm_ca_init_from_root
+ * with root, the root certificate the caller trusts, got apart from the
+ * archive), made only once the archive has opened and every check has
+ * passed: a damaged or foreign archive leaves nothing.  *out is the CA.
+ */
+int		 hm_archive_import_new(const char *dir, const hm_cert *root,
+		    const unsigned char *buf, size_t len, const hm_key *key,
+		    const hm_cert *cert, const char *pass, hm_import_cb cb,
+		    void *arg, hm_ca **out, hm_err *err);
+/*
  * Rebuild the CA directory dir (which must not exist or be empty:
  * HM_E_EXISTS) from a backup (hm_archive_backup), opened with key (and
  * cert).  On failure nothing is left in dir.

@@ -138,6 +138,11 @@ refuse 'is not the root certificate of this CA' hm -d other import \
 check test ! -e other/ca/mid
 refuse 'damaged or not for this key' hm -d online2 import signers.cms \
     --key other.key --root root.pem
+check test ! -e online2
+hm -d other ca list >/dev/null
+refuse "not this CA's root" hm -d online4 import signers.cms --key ec.key \
+    --root other/ca/root/cert.pem
+check test ! -e online4
 refuse 'give --root' hm -d online3 import signers.cms --key ec.key
 
 # 3. Backup and restore.  A reader holding a snapshot keeps the last
@@ -208,6 +213,9 @@ for where in start middle body tag end; do
 	flip signers.cms bad-signers.cms "$where"
 	refuse 'archive is damaged' hm -d online import bad-signers.cms \
 	    --key rsa.key --cert rsa.pem
+	refuse 'archive is damaged' hm -d new-$where import bad-signers.cms \
+	    --key ec.key --root root.pem
+	check test ! -e new-$where
 	rm -f bad-full.cms bad-signers.cms
 done
 hm -d online ca list --json >online.after

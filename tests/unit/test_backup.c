@@ -508,6 +508,19 @@ test_signers_and_backup(void **state)
 	/* An online CA from the root certificate alone takes them in. */
 	assert_int_equal(X509_up_ref(root->root), 1);
 	assert_non_null(rootc = hm_cert_from_x509(root->root, &err));
+	/* Made only by an archive that opens and checks out. */
+	pt = tu_copy(out, len);
+	pt[len - 30] ^= 0x04;
+	assert_int_equal(hm_archive_import_new(tu_path("online0"), rootc, pt,
+	    len, eck, NULL, NULL, NULL, NULL, &back, &err), HM_E_SIGNATURE);
+	free(pt);
+	assert_int_equal(tu_sh("test -e %s", tu_path("online0")), 1);
+	HM_CHECK(hm_archive_import_new(tu_path("online0"), rootc, out, len,
+	    eck, NULL, NULL, count_import, counts, &back, &err), &err);
+	assert_int_equal(counts[0], 2);
+	counts[0] = 0;
+	issues(back, "mid", NULL);
+	hm_ca_close(back);
 	HM_CHECK(hm_ca_init_from_root(tu_path("online"), rootc, &online,
 	    &err), &err);
 	assert_int_equal(hm_ca_signer(online, NULL, NULL, &s, &err),
