@@ -169,8 +169,9 @@ ca_info_from_cert(hm_ca_info *ci, X509 *x, hm_keytype kt)
 }
 
 /*
- * Write the CA's key and certificate and record both in the store, in
- * one transaction; on failure nothing of it is left behind.
+ * Write the CA's key (unless key is NULL) and certificate and record both
+ * in the store, in one transaction; on failure nothing of it is left
+ * behind.
  */
 static int
 ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
@@ -211,9 +212,12 @@ ca_commit(hm_ca *ca, const hm_ca_info *ci, hm_key *key, const char *pass,
 		    strerror(errno));
 		goto out;
 	}
-	if ((rc = hm_key_save(key, kpath, pass, 0, err)) != HM_OK)
-		goto out;
-	wrote_key = 1;
+	/* No key: a CA whose key is kept elsewhere (an offline root). */
+	if (key != NULL) {
+		if ((rc = hm_key_save(key, kpath, pass, 0, err)) != HM_OK)
+			goto out;
+		wrote_key = 1;
+	}
 	if ((rc = hm_cert_pem(c, &pem, &pemlen, err)) != HM_OK ||
 	    (rc = hm_file_write(cpath, pem, pemlen, 0644, 0, err)) != HM_OK)
 		goto out;
@@ -324,10 +328,55 @@ ca_build(const hm_ca_params *p, hm_signer *parent, int pathlen, time_t nb,
 	return rc;
 }
 
+/* Nothing half-made: drop the store (and ca/) that init created. */
+static void
+ca_drop(hm_ca *ca)
+{
+	char	path[HM_PATH_MAX + 32];
+
+	hm_store_close(ca->store);
+	ca->store = NULL;
+	snprintf(path, sizeof(path), "%s/ca", ca->dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/%s", ca->dir, STORE_FILE);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s-wal", ca->dir, STORE_FILE);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s-shm", ca->dir, STORE_FILE);
+	unlink(path);
+}
+
+/* Create DIR's store and DIR/ca, refusing a directory that holds a CA. */
+static int
+ca_create(hm_ca *ca, int *created, hm_err *err)
+{
+	char	path[HM_PATH_MAX + 32];
+	int	rc;
+
+	if ((rc = hm_mkdir_p(ca->dir, 0700, err)) != HM_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/ca", ca->dir);
+	if (access(path, F_OK) == 0)
+		return hm_seterr(err, HM_E_EXISTS, "%s already holds a CA; "
+		    "refusing to overwrite it", ca->dir);
+	snprintf(path, sizeof(path), "%s/%s", ca->dir, STORE_FILE);
+	if ((rc = hm_store_open(path, 1, &ca->store, err)) != HM_OK) {
+		if (rc == HM_E_EXISTS)
+			hm_seterr(err, rc, "%s already holds a CA; refusing "
+			    "to overwrite it", ca->dir);
+		return rc;
+	}
+	*created = 1;
+	snprintf(path, sizeof(path), "%s/ca", ca->dir);
+	if (mkdir(path, 0700) == -1)
+		return hm_seterr(err, HM_E_IO, "mkdir %s: %s", path,
+		    strerror(errno));
+	return HM_OK;
+}
+
 int
 hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
 {
-	char		 path[HM_PATH_MAX];
 	hm_ca_info	 ci;
 	hm_ca		*ca = NULL;
 	hm_key		*key = NULL;
@@ -344,28 +393,8 @@ hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
 	if ((ca = ca_alloc(dir, err)) == NULL)
 		return err != NULL ? err->code : HM_E_NOMEM;
 	ca->offline = p->offline != 0;
-	if ((rc = hm_mkdir_p(dir, 0700, err)) != HM_OK)
+	if ((rc = ca_create(ca, &created, err)) != HM_OK)
 		goto out;
-	snprintf(path, sizeof(path), "%s/ca", dir);
-	if (access(path, F_OK) == 0) {
-		rc = hm_seterr(err, HM_E_EXISTS, "%s already holds a CA; "
-		    "refusing to overwrite it", dir);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
-	if ((rc = hm_store_open(path, 1, &ca->store, err)) != HM_OK) {
-		if (rc == HM_E_EXISTS)
-			hm_seterr(err, rc, "%s already holds a CA; refusing "
-			    "to overwrite it", dir);
-		goto out;
-	}
-	created = 1;
-	snprintf(path, sizeof(path), "%s/ca", dir);
-	if (mkdir(path, 0700) == -1) {
-		rc = hm_seterr(err, HM_E_IO, "mkdir %s: %s", path,
-		    strerror(errno));
-		goto out;
-	}
 	if ((rc = ca_build(p, NULL, p->pathlen, now - HM_BACKDATE, now +
 	    (p->validity > 0 ? p->validity : 10 * HM_YEAR), &key, &c,
 	    err)) != HM_OK)
@@ -380,22 +409,105 @@ hm_ca_init(const char *dir, const hm_ca_params *p, hm_ca **out, hm_err *err)
 	*out = ca;
 	ca = NULL;
  out:
-	if (ca != NULL && created) {
-		/* Nothing half-made: drop the store we created. */
-		hm_store_close(ca->store);
-		ca->store = NULL;
-		snprintf(path, sizeof(path), "%s/ca", dir);
-		rmdir(path);
-		snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/%s-wal", dir, STORE_FILE);
-		unlink(path);
-		snprintf(path, sizeof(path), "%s/%s-shm", dir, STORE_FILE);
-		unlink(path);
-	}
+	if (ca != NULL && created)
+		ca_drop(ca);
 	hm_ca_close(ca);
 	hm_cert_free(c);
 	hm_key_free(key);
+	return rc;
+}
+
+/* The policy type of x's key (HM_KEY_NONE and err set if refused). */
+static hm_keytype
+cert_keytype(X509 *x, hm_err *err)
+{
+	EVP_PKEY	*pk;
+
+	if ((pk = X509_get0_pubkey(x)) == NULL) {
+		hm_seterr_ssl(err, HM_E_INVALID, "certificate key does not "
+		    "decode");
+		return HM_KEY_NONE;
+	}
+	return hm_pkey_type(pk, err);
+}
+
+int
+hm_ca_init_from_root(const char *dir, const hm_cert *root, hm_ca **out,
+    hm_err *err)
+{
+	hm_ca_info	 ci;
+	hm_ca		*ca = NULL;
+	hm_cert		*c = NULL;
+	X509		*x = root->x509;
+	hm_keytype	 kt;
+	int		 rc, created = 0;
+
+	if (X509_check_ca(x) < 1 || X509_check_issued(x, x) != X509_V_OK ||
+	    X509_verify(x, X509_get0_pubkey(x)) != 1) {
+		ERR_clear_error();
+		return hm_seterr(err, HM_E_INVALID, "not a self-signed CA "
+		    "certificate: give the root's certificate");
+	}
+	if ((kt = cert_keytype(x, err)) == HM_KEY_NONE)
+		return err != NULL ? err->code : HM_E_POLICY;
+	if (!X509_up_ref(x))
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	if ((c = hm_cert_from_x509(x, err)) == NULL)
+		return err != NULL ? err->code : HM_E_NOMEM;
+	if ((ca = ca_alloc(dir, err)) == NULL) {
+		rc = err != NULL ? err->code : HM_E_NOMEM;
+		goto out;
+	}
+	if ((rc = ca_create(ca, &created, err)) != HM_OK)
+		goto out;
+	memset(&ci, 0, sizeof(ci));
+	snprintf(ci.name, sizeof(ci.name), "%s", HM_ROOT_NAME);
+	ci.pathlen = (int)X509_get_pathlen(x);
+	ci.depth = 0;
+	ca_info_from_cert(&ci, x, kt);
+	if ((rc = ca_commit(ca, &ci, NULL, NULL, c, err)) != HM_OK)
+		goto out;
+	*out = ca;
+	ca = NULL;
+ out:
+	if (ca != NULL && created)
+		ca_drop(ca);
+	hm_ca_close(ca);
+	hm_cert_free(c);
+	return rc;
+}
+
+int
+hm_ca_adopt(hm_ca *ca, const char *name, const char *parent, X509 *x,
+    hm_key *key, const char *pass, hm_err *err)
+{
+	hm_ca_info	 ci, pi;
+	hm_cert		*c;
+	int		 rc;
+
+	if ((rc = ca_name_check(name, err)) != HM_OK)
+		return rc;
+	if (strcmp(name, HM_ROOT_NAME) == 0)
+		return hm_seterr(err, HM_E_INVALID, "'%s' is the root's name",
+		    HM_ROOT_NAME);
+	if ((pass != NULL && (rc = hm_passphrase_check(pass, err)) !=
+	    HM_OK) || (rc = hm_ca_offline_pass(ca, pass, err)) != HM_OK)
+		return rc;
+	if ((rc = ca->store->ops->ca_get(ca->store, parent, &pi, err)) !=
+	    HM_OK)
+		return rc;
+	memset(&ci, 0, sizeof(ci));
+	snprintf(ci.name, sizeof(ci.name), "%s", name);
+	snprintf(ci.parent, sizeof(ci.parent), "%s", parent);
+	ci.pathlen = (int)X509_get_pathlen(x);
+	ci.depth = pi.depth + 1;
+	ca_info_from_cert(&ci, x, key->type);
+	if (!X509_up_ref(x))
+		return hm_seterr(err, HM_E_NOMEM, "out of memory");
+	if ((c = hm_cert_from_x509(x, err)) == NULL)
+		return err != NULL ? err->code : HM_E_NOMEM;
+	rc = ca_commit(ca, &ci, key, pass, c, err);
+	hm_cert_free(c);
 	return rc;
 }
 
@@ -591,6 +703,9 @@ hm_ca_signer(hm_ca *ca, const char *name, const char *pass, hm_signer **out,
 			hm_seterr(err, rc, pass == NULL ? "the key of CA '%s' "
 			    "is encrypted: a passphrase is needed" :
 			    "wrong passphrase for the key of CA '%s'", name);
+		else if (rc == HM_E_NOTFOUND)
+			hm_seterr(err, rc, "CA '%s' has no key in %s (its "
+			    "key is kept elsewhere, offline)", name, ca->dir);
 		goto fail;
 	}
 	if (X509_check_private_key(s->cert, key->pkey) != 1) {

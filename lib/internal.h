@@ -328,6 +328,12 @@ struct hm_store_ops {
 	 */
 	int	(*checkpoint)(hm_store *, hm_err *);
 	void	(*defer_checkpoints)(hm_store *);
+	/*
+	 * A consistent copy of the whole store as a database file's bytes
+	 * (malloc'd), outside any transaction; NULL: the backend has none.
+	 */
+	int	(*snapshot)(hm_store *, unsigned char **out, size_t *len,
+		    hm_err *);
 };
 
 struct hm_store {
@@ -381,6 +387,63 @@ int	 hm_ca_find_issuer(hm_ca *ca, X509 *x, int not_self, hm_signer **out,
  */
 int	 hm_ca_new_at(hm_ca *ca, hm_signer *parent, const hm_ca_params *p,
 	    time_t nb, time_t na, hm_cert **out, hm_err *err);
+
+/*
+ * Record the CA name under parent (a CA of ca) with certificate x and key
+ * (a copy is written, encrypted when pass is set), as hm_ca_new_intermediate
+ * does for a CA it made: what an import takes in.  x and key are borrowed.
+ */
+int	 hm_ca_adopt(hm_ca *ca, const char *name, const char *parent, X509 *x,
+	    hm_key *key, const char *pass, hm_err *err);
+
+/* backup.c: the archive of docs/PROTOCOL.md, section 3 */
+#define HM_ARC_VERSION		1
+#define HM_ARC_SIGNERS		1	/* kind: intermediates, root cert */
+#define HM_ARC_BACKUP		2	/* kind: a whole CA directory */
+#define HM_ARC_NAME_MAX		128	/* bytes of an entry's name */
+
+struct hm_arc_entry {
+	char		 name[HM_ARC_NAME_MAX + 1];
+	unsigned	 mode;		/* 0600 or 0644 */
+	unsigned char	*data;		/* owned, wiped when cleared */
+	size_t		 len;
+};
+struct hm_arc {
+	int			 kind;	/* HM_ARC_* */
+	time_t			 created;
+	struct hm_arc_entry	*v;
+	size_t			 n, cap;
+};
+/* Append a copy of data as entry name (unchecked: the reader checks). */
+int	 hm_arc_add(struct hm_arc *a, const char *name, unsigned mode,
+	    const void *data, size_t len, hm_err *err);
+/* Wipe every entry and free them; a is empty after. */
+void	 hm_arc_clear(struct hm_arc *a);
+/* The Archive's DER (malloc'd; wipe it, it may hold keys). */
+int	 hm_arc_encode(const struct hm_arc *a, unsigned char **der,
+	    size_t *len, hm_err *err);
+/*
+ * Read an Archive of the given kind: HM_E_TOOBIG over HM_ARCHIVE_MAX or
+ * HM_ARCHIVE_ENTRIES_MAX entries; HM_E_INVALID for bad DER, trailing
+ * bytes, another version or kind, an empty archive, a bad mode, a
+ * duplicate name, or a name outside the kind's set (section 3.2).
+ * out is written only on success.
+ */
+int	 hm_arc_decode(const unsigned char *der, size_t len, int kind,
+	    struct hm_arc *out, hm_err *err);
+/*
+ * CMS AuthEnvelopedData (DER, malloc'd) of pt under AES-256-GCM for
+ * each recipient: RSA by OAEP (SHA-256), P-256 and P-384 by ECDH.
+ */
+int	 hm_arc_seal(const unsigned char *pt, size_t len, X509 *const *recips,
+	    size_t n, unsigned char **out, size_t *outlen, hm_err *err);
+/*
+ * Open what hm_arc_seal made with a recipient's key (and, when not NULL,
+ * its certificate, which then picks the recipient).  HM_E_SIGNATURE,
+ * "damaged or not for this key", when it fails; *pt malloc'd.
+ */
+int	 hm_arc_open(const unsigned char *in, size_t len, EVP_PKEY *key,
+	    X509 *cert, unsigned char **pt, size_t *ptlen, hm_err *err);
 
 /* ocsp.c: the unlocked CA named name (borrowed), or NULL. */
 hm_signer	*hm_responder_signer(hm_responder *r, const char *name);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include "internal.h"
@@ -1183,6 +1184,65 @@ s_setting_set(hm_store *hs, const char *key, const char *value,
 	return HM_OK;
 }
 
+/*
+ * A consistent copy of the whole database, in memory: SQLite's online
+ * backup API copies every page in one step under a read transaction (so
+ * a writer in the WAL does not tear it), into an in-memory database that
+ * is then serialized.  Nothing of the store is written to a temp file:
+ * it holds token PSKs.
+ */
+static int
+s_snapshot(hm_store *hs, unsigned char **out, size_t *len, hm_err *err)
+{
+	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	sqlite3			*mem = NULL;
+	sqlite3_backup		*b;
+	sqlite3_int64		 n = 0;
+	unsigned char		*ser = NULL, *buf;
+	int			 rc;
+
+	if (s->in_tx)
+		return hm_seterr(err, HM_E_INTERNAL, "store: snapshot inside "
+		    "a transaction");
+	if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = hm_seterr(err, HM_E_NOMEM, "store: snapshot: out of "
+		    "memory");
+		goto out;
+	}
+	if ((b = sqlite3_backup_init(mem, "main", s->db, "main")) == NULL) {
+		rc = hm_seterr(err, HM_E_STORE, "store: snapshot: %s",
+		    sqlite3_errmsg(mem));
+		goto out;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	if (sqlite3_backup_finish(b) != SQLITE_OK || rc != SQLITE_DONE) {
+		rc = hm_seterr(err, HM_E_STORE, "store: snapshot: %s",
+		    sqlite3_errmsg(mem));
+		goto out;
+	}
+	if ((ser = sqlite3_serialize(mem, "main", &n, 0)) == NULL || n <= 0) {
+		rc = hm_seterr(err, HM_E_STORE, "store: snapshot: serializing "
+		    "failed");
+		goto out;
+	}
+	if ((buf = malloc((size_t)n)) == NULL) {
+		rc = hm_seterr(err, HM_E_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(buf, ser, (size_t)n);
+	*out = buf;
+	*len = (size_t)n;
+	rc = HM_OK;
+ out:
+	if (ser != NULL) {
+		OPENSSL_cleanse(ser, (size_t)n);
+		sqlite3_free(ser);
+	}
+	sqlite3_close(mem);
+	return rc;
+}
+
 static const struct hm_store_ops sqlite_ops = {
 	.name = "sqlite",
 	.close = s_close,
@@ -1222,6 +1282,7 @@ static const struct hm_store_ops sqlite_ops = {
 	.setting_set = s_setting_set,
 	.checkpoint = s_checkpoint,
 	.defer_checkpoints = s_defer_checkpoints,
+	.snapshot = s_snapshot,
 };
 
 static int

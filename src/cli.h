@@ -46,6 +46,16 @@ int	 cmd_pair(struct cli *, int, char **);
 int	 cmd_renew(struct cli *, int, char **);
 int	 cmd_agent(struct cli *, int, char **);
 int	 cmd_schedule(struct cli *, int, char **);
+int	 cmd_backup(struct cli *, int, char **);
+int	 cmd_restore(struct cli *, int, char **);
+int	 cmd_import(struct cli *, int, char **);
+
+/* cmd_export.c: a key file, asking for its passphrase (src) if need be. */
+int	 load_key(const char *path, const struct passsrc *src, hm_key **k);
+/* A --key-passphrase-* option (KEY_PASS_OPTIONS) into src: 1 if it was. */
+int	 key_pass_opt(struct passsrc *src, int ch, const char *arg);
+/* cmd_backup.c: the n --recipient certificates into out. */
+int	 recipients_load(char *const *files, size_t n, hm_cert **out);
 
 /* util.c */
 int	 fail(const hm_err *err);
@@ -142,6 +152,19 @@ const char *fmt_time(time_t t, char buf[32]);
 	{ "ca-passphrase-env", required_argument, NULL, OPT_CA_PASS_ENV }, \
 	{ "ca-passphrase-file", required_argument, NULL, OPT_CA_PASS_FILE }, \
 	{ "ca-passphrase-prompt", no_argument, NULL, OPT_CA_PASS_PROMPT }
+/* The passphrase of a key being read (export p12, import, restore). */
+#define OPT_KEY_PASS_ENV	0x201
+#define OPT_KEY_PASS_FILE	0x202
+#define OPT_KEY_PASS_PROMPT	0x203
+#define KEY_PASS_OPTIONS \
+	{ "key-passphrase-env", required_argument, NULL, OPT_KEY_PASS_ENV }, \
+	{ "key-passphrase-file", required_argument, NULL, OPT_KEY_PASS_FILE }, \
+	{ "key-passphrase-prompt", no_argument, NULL, OPT_KEY_PASS_PROMPT }
+#define KEY_PASS_HELP \
+	"  --key-passphrase-env VAR  passphrase of KEY, in $VAR\n" \
+	"  --key-passphrase-file F   ... in the first line of file F\n" \
+	"  --key-passphrase-prompt   ... typed at the terminal (the default when\n" \
+	"                            KEY is encrypted and stdin is a terminal)\n"
 /* The options of renew that agent shares (cmd_renew.c). */
 #define RENEW_OPTIONS \
 	{ "server", required_argument, NULL, 's' }, \

@@ -1,4 +1,8 @@
-/* hallmark export p12: a key and its certificate for other software. */
+/*
+ * hallmark export: the signers of the CA (intermediates and their keys,
+ * the root's certificate) as an encrypted archive for an online machine;
+ * hallmark export p12: a key and its certificate for other software.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +11,28 @@
 #include "cli.h"
 
 #define CERT_MAX	(64 * 1024)
-
-/* The passphrase of the key being exported (PASS_OPTIONS: the file's). */
-#define OPT_KEY_PASS_ENV	0x201
-#define OPT_KEY_PASS_FILE	0x202
-#define OPT_KEY_PASS_PROMPT	0x203
+#define CA_NAMES_MAX	64
 
 static int	export_p12(struct cli *, int, char **);
+
+static const struct cmd archive_cmd = { "export", NULL,
+    "export --recipient CERT [--recipient CERT ...] -o FILE [--ca NAME ...] "
+    "[options]",
+    "Write the signers of the CA, every intermediate (or those of --ca)\n"
+    "with its key, and the root's certificate (never its key), to FILE\n"
+    "(mode 0600) as CMS AuthEnvelopedData (AES-256-GCM) that each\n"
+    "recipient's key opens; `hallmark import` takes it in.\n\n"
+    "  --recipient CERT       a certificate (PEM or DER) whose key may open "
+    "it:\n"
+    "                         RSA (OAEP) or EC P-256/P-384; up to 16\n"
+    "  -o, --out FILE         where to write it (never standard output)\n"
+    "  --ca NAME              export this intermediate (repeatable; "
+    "default: all)\n"
+    "  --force                replace FILE atomically if it exists\n"
+    "  --passphrase-env VAR   passphrase of the encrypted CA keys, in $VAR\n"
+    "  --passphrase-file F    ... in the first line of file F\n"
+    "  --passphrase-prompt    ... typed at the terminal (the default when a\n"
+    "                         key is encrypted and stdin is a terminal)\n" };
 
 static const struct cmd sub[] = {
 	{ "p12", export_p12, "export p12 --cert CERT --key KEY [--chain] "
@@ -47,15 +66,132 @@ static const struct cmd sub[] = {
 	  "terminal)\n" },
 };
 
+/* Any encrypted key among the signers: then a terminal may ask. */
+static int
+any_encrypted(const hm_ca_info *ci, void *arg)
+{
+	if (ci->depth > 0 && ci->encrypted)
+		*(int *)arg = 1;
+	return 0;
+}
+
+/* The signers archive: hallmark export with options and no sub-verb. */
+static int
+export_archive(struct cli *g, const char *out, int flags, char *const *rfiles,
+    size_t nr, const char *const *names, size_t nn, struct passsrc *ps)
+{
+	hm_cert		*recips[HM_ARCHIVE_RECIPIENTS_MAX];
+	unsigned char	*der = NULL;
+	size_t		 len = 0, i;
+	hm_ca		*ca = NULL;
+	hm_err		 err;
+	int		 rc = EXIT_FAILURE, enc = 0;
+
+	if (strcmp(out, "-") == 0)
+		return failx("refusing to write CA keys to standard output: "
+		    "give a file");
+	if (out_free(out, flags) != 0 ||
+	    recipients_load(rfiles, nr, recips) != 0)
+		return EXIT_FAILURE;
+	if (open_ca(g, &ca) != 0)
+		goto out;
+	ps->opt = "--passphrase";
+	if (hm_ca_list(ca, any_encrypted, &enc, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	pass_auto_prompt(ps, enc);
+	if (hm_archive_signers(ca, names, nn, lib_pass, ps,
+	    (const hm_cert *const *)recips, nr, &der, &len, &err) != HM_OK) {
+		fail(&err);
+		goto out;
+	}
+	if (write_out(out, der, len, 0600, flags) != 0)
+		goto out;
+	printf("wrote the signers of %s to %s for %zu recipient%s\n", g->dir,
+	    out, nr, nr == 1 ? "" : "s");
+	rc = 0;
+ out:
+	free(der);
+	for (i = 0; i < nr; i++)
+		hm_cert_free(recips[i]);
+	hm_ca_close(ca);
+	return rc;
+}
+
 int
 cmd_export(struct cli *g, int argc, char **argv)
 {
-	return dispatch(g, sub, sizeof(sub) / sizeof(sub[0]), argc - 1,
-	    argv + 1, "export");
+	static const struct option lo[] = {
+		{ "recipient", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "ca", required_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		PASS_OPTIONS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct passsrc	 ps = { 0 };
+	char		*rfiles[HM_ARCHIVE_RECIPIENTS_MAX];
+	const char	*names[CA_NAMES_MAX], *out = NULL;
+	size_t		 nr = 0, nn = 0;
+	int		 ch, flags = 0;
+
+	/* A sub-verb (p12) first; otherwise options: the signers archive. */
+	if (argc < 2) {
+		fprintf(stderr, "usage: hallmark [-d DIR] %s\n"
+		    "       hallmark [-d DIR] %s\n", archive_cmd.usage,
+		    sub[0].usage);
+		return EXIT_USAGE;
+	}
+	if (argv[1][0] != '-')
+		return dispatch(g, sub, sizeof(sub) / sizeof(sub[0]),
+		    argc - 1, argv + 1, "export");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("usage:\n  hallmark [-d DIR] %s\n  hallmark [-d DIR] "
+		    "%s\n\n%s\n'hallmark export p12 --help' tells of PKCS#12."
+		    "\n", archive_cmd.usage, sub[0].usage, archive_cmd.help);
+		return 0;
+	}
+	while ((ch = cmd_getopt(&archive_cmd, argc, argv, "ho:", lo)) != -1) {
+		if (pass_opt(&ps, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'r':
+			if (nr == HM_ARCHIVE_RECIPIENTS_MAX)
+				return failx("at most %d recipients",
+				    HM_ARCHIVE_RECIPIENTS_MAX);
+			rfiles[nr++] = optarg;
+			break;
+		case 'n':
+			if (nn == CA_NAMES_MAX)
+				return failx("at most %d --ca", CA_NAMES_MAX);
+			names[nn++] = optarg;
+			break;
+		case 'o': out = optarg; break;
+		case 'f': flags |= HM_F_FORCE; break;
+		case 'h': return usage(&archive_cmd, 0);
+		default: return usage(&archive_cmd, EXIT_USAGE);
+		}
+	}
+	if (optind != argc || out == NULL || nr == 0)
+		return usage(&archive_cmd, EXIT_USAGE);
+	return export_archive(g, out, flags, rfiles, nr, names, nn, &ps);
+}
+
+int
+key_pass_opt(struct passsrc *src, int ch, const char *arg)
+{
+	switch (ch) {
+	case OPT_KEY_PASS_ENV: src->env = arg; return 1;
+	case OPT_KEY_PASS_FILE: src->file = arg; return 1;
+	case OPT_KEY_PASS_PROMPT: src->prompt = 1; return 1;
+	}
+	return 0;
 }
 
 /* Load the key, asking for its passphrase on a terminal if need be. */
-static int
+int
 load_key(const char *path, const struct passsrc *src, hm_key **k)
 {
 	struct passsrc	 ps = *src;
@@ -91,12 +227,7 @@ export_p12(struct cli *g, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		PASS_OPTIONS,
-		{ "key-passphrase-env", required_argument, NULL,
-		  OPT_KEY_PASS_ENV },
-		{ "key-passphrase-file", required_argument, NULL,
-		  OPT_KEY_PASS_FILE },
-		{ "key-passphrase-prompt", no_argument, NULL,
-		  OPT_KEY_PASS_PROMPT },
+		KEY_PASS_OPTIONS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct passsrc	 ps = { 0 }, kps = { 0 };
@@ -112,7 +243,7 @@ export_p12(struct cli *g, int argc, char **argv)
 
 	memset(&p, 0, sizeof(p));
 	while ((ch = cmd_getopt(&sub[0], argc, argv, "ho:", lo)) != -1) {
-		if (pass_opt(&ps, ch, optarg))
+		if (pass_opt(&ps, ch, optarg) || key_pass_opt(&kps, ch, optarg))
 			continue;
 		switch (ch) {
 		case 'c': certf = optarg; break;
@@ -122,9 +253,6 @@ export_p12(struct cli *g, int argc, char **argv)
 		case 'f': flags |= HM_F_FORCE; break;
 		case 'l': p.legacy = 1; break;
 		case 'n': p.name = optarg; break;
-		case OPT_KEY_PASS_ENV: kps.env = optarg; break;
-		case OPT_KEY_PASS_FILE: kps.file = optarg; break;
-		case OPT_KEY_PASS_PROMPT: kps.prompt = 1; break;
 		case 'h': return usage(&sub[0], 0);
 		default: return usage(&sub[0], EXIT_USAGE);
 		}

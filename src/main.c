@@ -21,8 +21,14 @@ static const struct cmd verbs[] = {
 	  "list the certificates in the inventory" },
 	{ "lint", cmd_lint, "lint CERT... | lint --all",
 	  "check certificates against the issuance rules" },
-	{ "export", cmd_export, "export p12 --cert C --key K -o FILE "
-	  "[options]", "export a key and certificate as PKCS#12" },
+	{ "export", cmd_export, "export --recipient CERT -o FILE [options] | "
+	  "export p12 ...", "export the signers, encrypted; or PKCS#12" },
+	{ "import", cmd_import, "import FILE --key KEY [options]",
+	  "take in the signers an export carries" },
+	{ "backup", cmd_backup, "backup --recipient CERT -o FILE",
+	  "write an encrypted backup of the whole CA" },
+	{ "restore", cmd_restore, "restore FILE -d NEWDIR --key KEY",
+	  "rebuild a CA from a backup" },
 	{ "revoke", cmd_revoke, "revoke SERIAL [--reason R]",
 	  "revoke a certificate" },
 	{ "crl", cmd_crl, "crl [--ca NAME] -o FILE [options]",

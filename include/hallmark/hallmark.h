@@ -634,6 +634,86 @@ int		 hm_hier_sched_params(const hm_hier *h, hm_sched_params *out,
 int		 hm_hier_sched_apply(hm_hier *h, hm_ca *ca, const hm_sched *s,
 		    hm_pass_cb cb, void *arg, size_t *created, hm_err *err);
 
+/* ---- Encrypted archives: signers and backups (docs/PROTOCOL.md, 3) ---- */
+
+/*
+ * An archive is a CMS AuthEnvelopedData (RFC 5083), AES-256-GCM, its key
+ * wrapped to each recipient certificate: RSA (>= 2048 bits) by RSA-OAEP
+ * with SHA-256, P-256 and P-384 by ECDH (RFC 5753); other keys are
+ * refused (HM_E_POLICY).  `openssl cms -decrypt -inform DER` opens it;
+ * inside is the DER Archive of docs/PROTOCOL.md, section 3.
+ */
+#define HM_ARCHIVE_MAX		(64 * 1024 * 1024)	/* bytes, either form */
+#define HM_ARCHIVE_ENTRIES_MAX	1024
+#define HM_ARCHIVE_RECIPIENTS_MAX 16
+
+/*
+ * The signers of ca: the certificate and key (PKCS#8, decrypted) of
+ * each intermediate named in names (n 0: every intermediate), and the
+ * root's certificate, never its key, sealed for the nrecips certificates
+ * of recips (borrowed).  cb gives the passphrase of an encrypted key
+ * (what: "CA 'NAME'").  *out (DER) is the caller's.  HM_E_POLICY for the
+ * root in names or a recipient key of another type; HM_E_NOTFOUND for
+ * an unknown name.
+ */
+int		 hm_archive_signers(hm_ca *ca, const char *const *names,
+		    size_t n, hm_pass_cb cb, void *arg,
+		    const hm_cert *const *recips, size_t nrecips,
+		    unsigned char **out, size_t *len, hm_err *err);
+/*
+ * A backup of ca: every file of its directory as it is (every CA's
+ * cert.pem and key.pem, the root's included) and a consistent snapshot
+ * of the store, sealed for recips.  *out (DER) is the caller's.
+ */
+int		 hm_archive_backup(hm_ca *ca, const hm_cert *const *recips,
+		    size_t nrecips, unsigned char **out, size_t *len,
+		    hm_err *err);
+
+/* Told of each CA an import takes: already set when ca had it as is. */
+typedef int (*hm_import_cb)(const char *name, int already, void *arg);
+
+/*
+ * Take the signers of an archive (hm_archive_signers) into ca: opened
+ * with key (and cert, which picks the recipient, when not NULL), its
+ * root must be ca's root certificate (HM_E_POLICY otherwise) and each
+ * intermediate must verify up to it (X.509 strict) and hold the key of
+ * its certificate.  Each CA is recorded as hm_ca_new_intermediate would,
+ * its key written 0600 (encrypted when pass is set); one ca has already
+ * with the same certificate is left as it is, one it has with another
+ * certificate refuses the import (HM_E_EXISTS) before anything is
+ * written.  HM_E_SIGNATURE when the archive is damaged or not for key.
+ */
+int		 hm_archive_import(hm_ca *ca, const unsigned char *buf,
+		    size_t len, const hm_key *key, const hm_cert *cert,
+		    const char *pass, hm_import_cb cb, void *arg, hm_err *err);
+/*
+ * hm_archive_import into a new online CA at dir (hm_ca_init_from_root
+ * with root, the root certificate the caller trusts, got apart from the
+ * archive), made only once the archive has opened and every check has
+ * passed: a damaged or foreign archive leaves nothing.  *out is the CA.
+ */
+int		 hm_archive_import_new(const char *dir, const hm_cert *root,
+		    const unsigned char *buf, size_t len, const hm_key *key,
+		    const hm_cert *cert, const char *pass, hm_import_cb cb,
+		    void *arg, hm_ca **out, hm_err *err);
+/*
+ * Rebuild the CA directory dir (which must not exist or be empty:
+ * HM_E_EXISTS) from a backup (hm_archive_backup), opened with key (and
+ * cert).  On failure nothing is left in dir.
+ */
+int		 hm_archive_restore(const char *dir, const unsigned char *buf,
+		    size_t len, const hm_key *key, const hm_cert *cert,
+		    hm_err *err);
+
+/*
+ * An online CA: DIR with a store that knows the root from its
+ * certificate alone (self-signed, a CA), without its key, which stays
+ * offline; the intermediates come by hm_archive_import.  Refuses an
+ * existing CA as hm_ca_init does.
+ */
+int		 hm_ca_init_from_root(const char *dir, const hm_cert *root,
+		    hm_ca **out, hm_err *err);
+
 /* ---- Responder: CRLs and OCSP for hallmark serve ---------------------- */
 
 /*
