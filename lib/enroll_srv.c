@@ -4,6 +4,7 @@
  * scope, and in one store transaction issue the certificate and use the
  * token up, keeping the sealed reply for an identical retry.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@ struct answer {
 	unsigned char		 hash[HM_ENROLL_HASH_LEN];
 	unsigned char		*reply;
 	size_t			 replylen;
-	/* A batch: step 7 to do, what it gave, what is answered. */
+	/* A batch: steps 4 to 7 to do, what they gave, what is answered. */
+	unsigned char		*csrder;	/* opened, to vet */
+	size_t			 csrlen;
 	hm_csr			*csr;
 	hm_names		*scope;
 	hm_cert			*cert;		/* signed, to record */
@@ -230,6 +233,7 @@ issued_or_refused(struct answer *a, int rc, const hm_err *e, hm_err *err)
  * again), or ISSUE with a->csr and a->scope set: step 7 is the caller's.
  */
 #define ISSUE	1
+#define VET	2	/* open_job: opened, steps 4 to 7 next */
 
 static int
 vet(struct answer *a, const unsigned char *der, size_t derlen, hm_err *err)
@@ -257,8 +261,9 @@ vet(struct answer *a, const unsigned char *der, size_t derlen, hm_err *err)
 }
 
 /*
- * Steps 1 to 6 for job j: HM_OK with the answer in j (j->http, and
- * a->reply for a 200), ISSUE when step 7 is next, or an error.
+ * Steps 1 to 3 for job j: HM_OK with the answer in j (j->http, and
+ * a->reply for a 200), VET with the CSR in a->csrder when steps 4 to 7
+ * are next (batch_sign_one), or an error.
  */
 static int
 open_job(struct answer *a, hm_enroll_job *j, hm_err *err)
@@ -298,8 +303,12 @@ open_job(struct answer *a, hm_enroll_job *j, hm_err *err)
 	if (opened == HM_E_INVALID)
 		rc = refuse(a, HM_ENROLL_R_MALFORMED, "the request's "
 		    "plaintext does not follow the protocol", err);
-	else
-		rc = vet(a, csr, csrlen, err);
+	else {
+		a->csrder = csr;
+		a->csrlen = csrlen;
+		csr = NULL;
+		rc = VET;
+	}
  out:
 	free(csr);
 	return rc;
@@ -310,6 +319,8 @@ answer_clear(struct answer *a)
 {
 	free(a->reply);
 	a->reply = NULL;
+	free(a->csrder);
+	a->csrder = NULL;
 	hm_cert_free(a->cert);
 	a->cert = NULL;
 	hm_names_free(a->scope);
@@ -340,6 +351,7 @@ struct hm_enroll_batch {
 	hm_enroll_job	*jobs;
 	size_t		 n;
 	struct answer	*as;
+	atomic_size_t	 next;		/* the next job hm_enroll_batch_sign takes */
 };
 
 struct hm_enroll_writer {
@@ -386,7 +398,7 @@ hm_enroll_writer_checkpoint(hm_enroll_writer *w, hm_err *err)
 }
 
 int
-hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
+hm_enroll_batch_open(hm_responder *r, hm_enroll_job *jobs, size_t n,
     hm_enroll_batch **out, hm_err *err)
 {
 	hm_enroll_batch	*b = NULL;
@@ -426,17 +438,60 @@ hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
 		if (a->wait)
 			continue;
 		memset(&e, 0, sizeof(e));
-		if ((rc = open_job(a, &jobs[i], &e)) != ISSUE) {
+		if ((rc = open_job(a, &jobs[i], &e)) != VET) {
 			job_done(&jobs[i], a, rc, &e);
 			a->done = 1;
 			continue;
 		}
+		/* Until vetted: a later request for its token waits. */
 		a->cand = 1;
-		memset(&a->ierr, 0, sizeof(a->ierr));
-		a->irc = sign_and_seal(a, &a->ierr);
 	}
+	atomic_init(&b->next, 0);
 	*out = b;
 	return HM_OK;
+}
+
+/* Steps 4 to 7 for the opened job i of b, up to the store. */
+static void
+batch_sign_one(hm_enroll_batch *b, size_t i)
+{
+	struct answer	*a = &b->as[i];
+	hm_err		 e;
+	int		 rc;
+
+	memset(&e, 0, sizeof(e));
+	rc = vet(a, a->csrder, a->csrlen, &e);
+	free(a->csrder);
+	a->csrder = NULL;
+	if (rc != ISSUE) {
+		job_done(&b->jobs[i], a, rc, &e);
+		a->done = 1;
+		a->cand = 0;
+		return;
+	}
+	memset(&a->ierr, 0, sizeof(a->ierr));
+	a->irc = sign_and_seal(a, &a->ierr);
+}
+
+void
+hm_enroll_batch_sign(hm_enroll_batch *b)
+{
+	size_t	i;
+
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n)
+		if (b->as[i].cand)
+			batch_sign_one(b, i);
+}
+
+int
+hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs, size_t n,
+    hm_enroll_batch **out, hm_err *err)
+{
+	int	rc;
+
+	if ((rc = hm_enroll_batch_open(r, jobs, n, out, err)) == HM_OK)
+		hm_enroll_batch_sign(*out);
+	return rc;
 }
 
 /*

@@ -103,6 +103,19 @@ struct writer {
 	struct event		*done;
 };
 
+/*
+ * A second thread that signs with the event loop: both take the requests
+ * of a batch one at a time (hm_enroll_batch_sign).  The loop never waits
+ * for it to wake: a batch it has not taken yet is taken back.
+ */
+struct cosigner {
+	pthread_t		 th;
+	pthread_mutex_t		 mu;
+	pthread_cond_t		 cv, done;
+	hm_enroll_batch		*b;
+	int			 taken, quit, running;
+};
+
 struct server {
 	struct event_base	*base;
 	struct evhttp		*http[2];	/* HTTP, HTTPS */
@@ -122,6 +135,7 @@ struct server {
 	int			 col_due;	/* its time is up */
 	struct event		*flush;
 	struct writer		 wr;
+	struct cosigner		 co;
 };
 
 /* What a request handler decided, for the reply and the log line. */
@@ -803,6 +817,52 @@ free_buf(struct server *sv)
 	return NULL;	/* not reached: three buffers, three roles */
 }
 
+static void *
+cosigner_main(void *arg)
+{
+	struct cosigner	*co = arg;
+	hm_enroll_batch	*b;
+
+	pthread_mutex_lock(&co->mu);
+	for (;;) {
+		while (co->b == NULL && !co->quit)
+			pthread_cond_wait(&co->cv, &co->mu);
+		if (co->quit)
+			break;
+		b = co->b;
+		co->taken = 1;
+		pthread_mutex_unlock(&co->mu);
+		hm_enroll_batch_sign(b);
+		pthread_mutex_lock(&co->mu);
+		co->b = NULL;
+		co->taken = 0;
+		pthread_cond_signal(&co->done);
+	}
+	pthread_mutex_unlock(&co->mu);
+	return NULL;
+}
+
+/* Sign b here and on the cosigner; b is whole when this returns. */
+static void
+cosign(struct cosigner *co, hm_enroll_batch *b, size_t n)
+{
+	if (co->running && n > 1) {
+		pthread_mutex_lock(&co->mu);
+		co->b = b;
+		pthread_cond_signal(&co->cv);
+		pthread_mutex_unlock(&co->mu);
+	}
+	hm_enroll_batch_sign(b);
+	if (!co->running || n <= 1)
+		return;
+	pthread_mutex_lock(&co->mu);
+	if (!co->taken)
+		co->b = NULL;
+	while (co->b != NULL)
+		pthread_cond_wait(&co->done, &co->mu);
+	pthread_mutex_unlock(&co->mu);
+}
+
 /*
  * Cut the collected requests into a batch: open, check, sign and seal
  * them here (the answers that need no transaction go out with the
@@ -821,12 +881,13 @@ cut(struct server *sv)
 	evtimer_del(sv->flush);
 	sv->col_due = 0;
 	memset(&err, 0, sizeof(err));
-	if (hm_enroll_batch_prepare(sv->r, bt->jobs, bt->n, &bt->b, &err) !=
+	if (hm_enroll_batch_open(sv->r, bt->jobs, bt->n, &bt->b, &err) !=
 	    HM_OK) {
 		(void)failx("enroll: %s", err.msg);
 		batch_fail(sv, bt, &err);
 		return;
 	}
+	cosign(&sv->co, bt->b, bt->n);
 	sv->ready = bt;
 	sv->col = free_buf(sv);
 	sv->col->n = 0;
@@ -926,6 +987,37 @@ enroll_drain(struct server *sv)
 		}
 		writer_done(sv->wr.pipe[0], EV_READ, sv);
 	}
+}
+
+/* Without it, the loop signs alone. */
+static void
+cosigner_start(struct cosigner *co)
+{
+	if (pthread_mutex_init(&co->mu, NULL) != 0)
+		return;
+	if (pthread_cond_init(&co->cv, NULL) != 0 ||
+	    pthread_cond_init(&co->done, NULL) != 0 ||
+	    pthread_create(&co->th, NULL, cosigner_main, co) != 0) {
+		(void)failx("no second signing thread: signing on one");
+		return;
+	}
+	co->running = 1;
+}
+
+static void
+cosigner_stop(struct cosigner *co)
+{
+	if (!co->running)
+		return;
+	pthread_mutex_lock(&co->mu);
+	co->quit = 1;
+	pthread_cond_signal(&co->cv);
+	pthread_mutex_unlock(&co->mu);
+	pthread_join(co->th, NULL);
+	pthread_cond_destroy(&co->cv);
+	pthread_cond_destroy(&co->done);
+	pthread_mutex_destroy(&co->mu);
+	co->running = 0;
 }
 
 static int
@@ -1257,6 +1349,7 @@ serve_run(hm_responder *r, const struct serve_opts *o)
 	sv.col = &sv.bufs[0];
 	if (writer_start(&sv) != 0 || fd_limit(o->max_conns) != 0)
 		goto out;
+	cosigner_start(&sv.co);
 	/* A peer gone mid-reply is an error to handle, not a death. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -1297,6 +1390,7 @@ serve_run(hm_responder *r, const struct serve_opts *o)
  out:
 	accept_sv = NULL;
 	writer_stop(&sv);
+	cosigner_stop(&sv.co);
 	if (sv.flush != NULL)
 		event_free(sv.flush);
 	free(sv.bufs);

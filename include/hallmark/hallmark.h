@@ -1050,6 +1050,17 @@ int		 hm_enroll_writer_checkpoint(hm_enroll_writer *w,
 		    hm_err *err);
 int		 hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs,
 		    size_t n, hm_enroll_batch **out, hm_err *err);
+/*
+ * hm_enroll_batch_prepare in two steps, so that the signing can use
+ * more than one core: hm_enroll_batch_open reads the tokens and opens
+ * the requests on r's thread; hm_enroll_batch_sign checks the CSRs,
+ * signs and seals, and may run on several threads at once, each taking
+ * the next request not yet taken: it returns when none is left to take,
+ * and b goes to hm_enroll_batch_commit only once every such call has.
+ */
+int		 hm_enroll_batch_open(hm_responder *r, hm_enroll_job *jobs,
+		    size_t n, hm_enroll_batch **out, hm_err *err);
+void		 hm_enroll_batch_sign(hm_enroll_batch *b);
 void		 hm_enroll_batch_commit(hm_enroll_batch *b,
 		    hm_enroll_writer *w);
 int		 hm_enroll_batch_finish(hm_enroll_batch *b, size_t *left,

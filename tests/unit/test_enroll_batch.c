@@ -6,8 +6,10 @@
  * byte for byte; malformed and unknown requests in a batch get their own
  * answers; a commit that fails issues nothing and refuses every one
  * "later", and the tokens stay pending; pipelined batches (the next
- * signed before the last is committed) keep all of that.
+ * signed before the last is committed) and batches signed by several
+ * threads at once keep all of that.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +258,68 @@ test_mixed(void **state)
 	cli_free(&c);
 }
 
+static void *
+sign_thread(void *arg)
+{
+	hm_enroll_batch_sign(arg);
+	return NULL;
+}
+
+/*
+ * hm_enroll_batch_open, then hm_enroll_batch_sign on three threads at
+ * once: every request answered once and as if alone (a token's second
+ * request waits for a later batch and finds it used; the same request
+ * again gets the same reply), one certificate an issued reply.
+ */
+static void
+test_cosigned(void **state)
+{
+	enum { NTOK = 12, NJOB = NTOK + 3 };
+	struct cli	 c[NTOK + 1];
+	hm_enroll_job	 j[NJOB];
+	hm_enroll_batch	*b;
+	pthread_t	 th[3];
+	hm_err		 err;
+	char		 tok[HM_TOKEN_LEN + 1], name[32];
+	size_t		 i, left = NJOB, round;
+	long		 n = certs();
+
+	(void)state;
+	for (i = 0; i < NTOK; i++) {
+		snprintf(name, sizeof(name), "co-%zu", i);
+		token(name, tok);
+		cli_new(&c[i], tok);
+		job_of(&c[i], &j[i]);
+	}
+	cli_new(&c[NTOK], c[0].tok);		/* token 0, another CSR */
+	job_of(&c[NTOK], &j[NTOK]);
+	job_of(&c[1], &j[NTOK + 1]);		/* request 1 again */
+	job_of(&c[2], &j[NTOK + 2]);		/* request 2 again */
+	for (round = 0; left > 0 && round < 4; round++) {
+		HM_CHECK(hm_enroll_batch_open(resp, j, NJOB, &b, &err), &err);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(pthread_create(&th[i], NULL,
+			    sign_thread, b), 0);
+		for (i = 0; i < 3; i++)
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+		hm_enroll_batch_commit(b, NULL);
+		HM_CHECK(hm_enroll_batch_finish(b, &left, &err), &err);
+	}
+	assert_int_equal(left, 0);
+	for (i = 0; i < NTOK; i++)
+		assert_int_equal(outcome(&c[i], &j[i]), -1);
+	assert_int_equal(outcome(&c[NTOK], &j[NTOK]), HM_ENROLL_R_USED);
+	for (i = 1; i <= 2; i++) {
+		assert_int_equal(j[NTOK + i].replylen, j[i].replylen);
+		assert_memory_equal(j[NTOK + i].reply, j[i].reply,
+		    j[i].replylen);
+	}
+	assert_int_equal(certs(), n + NTOK);
+	jobs_free(j, NJOB);
+	for (i = 0; i <= NTOK; i++)
+		cli_free(&c[i]);
+}
+
 static int
 broken_commit(hm_store *st, hm_err *err)
 {
@@ -392,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_commit_fails),
 		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_cosigned),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
