@@ -759,11 +759,11 @@ int		 hm_responder_crl(hm_responder *r, const char *name,
  * The DER OCSP response to the DER request req: for each certificate
  * asked about (by a CA of the directory), good, revoked (time, reason) or
  * unknown; the nonce echoed; signed by the CA that issued it (or its
- * delegated responder).  A request
- * that does not parse gets a malformedRequest response, one about several
- * CAs, an offline one or none of ours unauthorized, one the store fails to answer
- * tryLater (never "unknown"): there is always a response to send (HM_OK)
- * unless memory runs out.  *resp is the caller's to free.
+ * delegated responder).  A request that does not parse gets a
+ * malformedRequest response, one about several CAs, an offline one or
+ * none of ours unauthorized, one the store fails to answer tryLater (never
+ * "unknown"): there is always a response to send (HM_OK) unless memory
+ * runs out.  *resp is the caller's to free.
  */
 int		 hm_ocsp_respond(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **resp, size_t *resplen,
