@@ -805,7 +805,8 @@ typedef int (*hm_token_cb)(const hm_token_info *ti, void *arg);
  * A new PSK for the scope p, stored as pending: the token (NUL-terminated,
  * HM_TOKEN_LEN characters) in token, which is the only copy of the
  * secret the caller gets; info (may be NULL) describes it.  HM_E_POLICY
- * when HM_TOKENS_PENDING_MAX are pending.
+ * when HM_TOKENS_PENDING_MAX are pending, and for a CA with no key in the
+ * directory (an online CA's root), which no responder could sign with.
  */
 int		 hm_token_new(hm_ca *ca, const hm_token_params *p,
 		    char token[HM_TOKEN_LEN + 1], hm_token_info *info,
