@@ -1120,7 +1120,8 @@ in_cas_read(const struct hm_arc *a, struct in_ca *v, size_t max, size_t *nv,
 
 /*
  * Verify each intermediate up to root (X.509 strict) through the others
- * and those ca has, and name its parent.
+ * and those ca has, now or, for one that starts later (a scheduled
+ * signer), at its start; and name its parent.
  */
 static int
 in_cas_verify(struct in_ca *v, size_t n, X509 *root, struct have *h,
@@ -1131,6 +1132,7 @@ in_cas_verify(struct in_ca *v, size_t n, X509 *root, struct have *h,
 	X509_STORE_CTX	*ctx = NULL;
 	X509		*issuer;
 	size_t		 i, j;
+	time_t		 nb, now = time(NULL);
 	int		 rc = HM_E_NOMEM;
 
 	if ((untrusted = sk_X509_new_null()) == NULL ||
@@ -1148,6 +1150,10 @@ in_cas_verify(struct in_ca *v, size_t n, X509 *root, struct have *h,
 	for (i = 0; i < n; i++) {
 		if (!X509_STORE_CTX_init(ctx, st, v[i].x, untrusted))
 			goto nomem;
+		/* A scheduled signer, not valid yet: checked at its start. */
+		if ((nb = hm_asn1_time_to_time(X509_get0_notBefore(v[i].x))) >
+		    now)
+			X509_STORE_CTX_set_time(ctx, 0, nb);
 		if (X509_check_ca(v[i].x) < 1 || X509_verify_cert(ctx) != 1) {
 			rc = hm_seterr(err, HM_E_POLICY, "CA '%s' of the "
 			    "archive does not chain to this CA's root: %s",

@@ -522,6 +522,18 @@ hm_ca_key_encrypted(hm_ca *ca, const char *name)
 	return hm_key_file_is_encrypted(path);
 }
 
+int
+hm_ca_has_key(hm_ca *ca, const char *name)
+{
+	struct stat	st;
+	char		path[HM_PATH_MAX];
+
+	if (hm_ca_file(ca, name == NULL ? HM_ROOT_NAME : name, "key.pem", path,
+	    sizeof(path)) == -1)
+		return 1;
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
 /* The CA's certificate, as the store holds it. */
 static int
 ca_cert(hm_ca *ca, const hm_ca_info *ci, X509 **out, hm_err *err)

@@ -371,6 +371,12 @@ struct hm_signer {
 };
 int	 hm_ca_file(const hm_ca *ca, const char *name, const char *file,
 	    char *buf, size_t len);
+/*
+ * 0 when the named CA (NULL: root) has no key file at all in the directory
+ * (an online CA's root, kept offline: hm_ca_init_from_root), else 1: a
+ * key that is there but can not be read is for hm_ca_signer to report.
+ */
+int	 hm_ca_has_key(hm_ca *ca, const char *name);
 /* A signer without its key: the CA's certificates only. */
 int	 hm_ca_certs(hm_ca *ca, const char *name, hm_signer **out,
 	    hm_err *err);

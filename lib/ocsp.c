@@ -1,7 +1,8 @@
 /*
- * The responder behind hallmark serve: every CA of a directory unlocked
- * once; OCSP answers (RFC 6960) from the store; CRLs made again only when
- * a revocation happened.
+ * The responder behind hallmark serve: every CA of a directory that has
+ * its key there unlocked once (one without, an online CA's offline root,
+ * is only named); OCSP answers (RFC 6960) from the store; CRLs made again
+ * only when a revocation happened.
  */
 #include <string.h>
 
@@ -33,6 +34,9 @@ struct hm_responder {
 	struct rca	*v;
 	size_t		 n;
 	int		 delegate;
+	/* The CAs whose key is not in the directory: never signers here. */
+	char		(*off)[HM_CA_NAME_MAX + 1];
+	size_t		 noff;
 };
 
 struct open_arg {
@@ -51,6 +55,17 @@ open_cb(const hm_ca_info *ci, void *arg)
 	char		 what[96], *pass = NULL;
 	void		*t;
 
+	if (!hm_ca_has_key(a->r->ca, ci->name)) {
+		if ((t = reallocarray(a->r->off, a->r->noff + 1,
+		    sizeof(*a->r->off))) == NULL) {
+			a->rc = hm_seterr(a->err, HM_E_NOMEM, "out of memory");
+			return 1;
+		}
+		a->r->off = t;
+		snprintf(a->r->off[a->r->noff++], sizeof(*a->r->off), "%s",
+		    ci->name);
+		return 0;
+	}
 	if ((t = reallocarray(a->r->v, a->r->n + 1, sizeof(*a->r->v))) ==
 	    NULL) {
 		a->rc = hm_seterr(a->err, HM_E_NOMEM, "out of memory");
@@ -97,6 +112,9 @@ hm_responder_new(hm_ca *ca, hm_pass_cb cb, void *arg, hm_responder **out,
 	a.rc = HM_OK;
 	if ((rc = hm_ca_list(ca, open_cb, &a, err)) == HM_OK)
 		rc = a.rc;
+	if (rc == HM_OK && r->n == 0)
+		rc = hm_seterr(err, HM_E_NOTFOUND, "no CA of %s has its key "
+		    "there: nothing to serve", ca->dir);
 	if (rc != HM_OK) {
 		hm_responder_free(r);
 		return rc;
@@ -120,6 +138,7 @@ hm_responder_free(hm_responder *r)
 		EVP_MD_CTX_free(r->v[i].dtmpl);
 	}
 	free(r->v);
+	free(r->off);
 	free(r);
 }
 
@@ -250,6 +269,12 @@ hm_responder_signer(hm_responder *r, const char *name)
 	return c != NULL ? c->s : NULL;
 }
 
+int
+hm_responder_online(hm_responder *r, const char *name)
+{
+	return rca_find(r, name) != NULL;
+}
+
 hm_ca *
 hm_responder_ca(hm_responder *r)
 {
@@ -281,13 +306,19 @@ hm_responder_crl(hm_responder *r, const char *name, const unsigned char **crl,
 	struct rca		*c;
 	hm_store		*st = r->ca->store;
 	unsigned char		*der;
-	size_t			 n;
+	size_t			 i, n;
 	time_t			 now = time(NULL);
 	int			 rc;
 
-	if ((c = rca_find(r, name)) == NULL)
+	if ((c = rca_find(r, name)) == NULL) {
+		for (i = 0; i < r->noff; i++)
+			if (strcmp(r->off[i], name) == 0)
+				return hm_seterr(err, HM_E_POLICY, "CA '%s' is "
+				    "offline: its CRL is made where its key "
+				    "is", r->off[i]);
 		return hm_seterr(err, HM_E_NOTFOUND, "no CA named '%.64s'",
 		    name);
+	}
 	if ((rc = st->ops->revoked_list(st, c->name, stamp_cb, &a, err)) !=
 	    HM_OK)
 		return rc;
@@ -332,7 +363,11 @@ bare(int status, unsigned char **resp, size_t *resplen, hm_err *err)
 	return HM_OK;
 }
 
-/* The CA of r that cid names as issuer, or NULL. */
+/*
+ * The CA of r that cid names as issuer, or NULL: for a CA of another
+ * directory, and for one whose key is not here (it can not sign, so it
+ * is answered like a stranger: unauthorized).
+ */
 static struct rca *
 issuer_of(hm_responder *r, OCSP_CERTID *cid)
 {

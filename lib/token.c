@@ -72,6 +72,13 @@ hm_token_scope(hm_ca *ca, const hm_token_params *p, hm_token_info *ti,
 		    "%d days", HM_TOKEN_TTL_MAX / 86400);
 	if ((rc = hm_ca_certs(ca, caname, &s, err)) != HM_OK)
 		return rc;
+	/* hallmark serve signs only with the keys it has. */
+	if (!hm_ca_has_key(ca, caname)) {
+		rc = hm_seterr(err, HM_E_POLICY, "CA '%s' has no key in %s "
+		    "(offline): no token for it; give --ca with a CA that "
+		    "has its key here", caname, ca->dir);
+		goto out;
+	}
 	if (s->info.not_after <= now) {
 		rc = hm_seterr(err, HM_E_POLICY, "CA '%s' expired; it can not "
 		    "issue", caname);

@@ -390,6 +390,7 @@ not_allowed(struct reply *rp, const char *allow)
 static void
 crl(struct server *sv, const char *name, struct reply *rp)
 {
+	static char		 why[HM_ERR_MSG_MAX + 2];
 	const unsigned char	*der;
 	size_t			 len, i, n = strlen(name);
 	hm_err			 err;
@@ -408,6 +409,12 @@ crl(struct server *sv, const char *name, struct reply *rp)
 	if ((rc = hm_responder_crl(sv->r, name, &der, &len, &err)) ==
 	    HM_E_NOTFOUND) {
 		text(rp, 404, "Not Found", "no such CA\n");
+		return;
+	}
+	/* An offline CA (no key here): its CRL is published elsewhere. */
+	if (rc == HM_E_POLICY) {
+		snprintf(why, sizeof(why), "%s\n", err.msg);
+		text(rp, 404, "Not Found", why);
 		return;
 	}
 	if (rc != HM_OK) {

@@ -9,6 +9,20 @@
 #include "cli.h"
 #include "serve.h"
 
+/* What serve does with each CA, said once on stderr before it listens. */
+static int
+say_cb(const hm_ca_info *ci, void *arg)
+{
+	hm_responder	*r = arg;
+
+	if (hm_responder_online(r, ci->name))
+		fprintf(stderr, "CA '%s': online\n", ci->name);
+	else
+		fprintf(stderr, "CA '%s': offline (no key here): no CRL, OCSP "
+		    "unauthorized, no enrollment\n", ci->name);
+	return 0;
+}
+
 static const struct cmd cmd = { "serve", NULL,
     "serve [--listen ADDR:PORT] [--tls-listen ADDR:PORT --tls-cert FILE\n"
     "    --tls-key FILE] [--max-conns N] [--ocsp-delegated]\n"
@@ -18,7 +32,9 @@ static const struct cmd cmd = { "serve", NULL,
     "GET /ocsp/BASE64, and enrollment with tokens (hallmark token new) at\n"
     "POST /enroll, over HTTP (and HTTPS).  Prints \"listening on\n"
     "ADDR:PORT\" once bound and one line a request on stderr; SIGTERM or\n"
-    "SIGINT stop it.\n\n"
+    "SIGINT stop it.  A CA whose key is not in DIR (an online CA's root,\n"
+    "see import) is offline: not unlocked, no CRL, OCSP about what it\n"
+    "issued unauthorized.  Says on stderr, first, which CAs are online.\n\n"
     "  --listen ADDR:PORT     IPv4 ADDR:PORT or [IPv6]:PORT, numeric\n"
     "                         (default 127.0.0.1:8080; port 0: any free)\n"
     "  --tls-listen ADDR:PORT  serve the same over TLS there too\n"
@@ -135,6 +151,10 @@ cmd_serve(struct cli *g, int argc, char **argv)
 	}
 	if (hm_responder_new(ca, lib_pass, &ps, &r, &err) != HM_OK ||
 	    (delegated && hm_responder_delegate(r, &err) != HM_OK)) {
+		fail(&err);
+		goto out;
+	}
+	if (hm_ca_list(ca, say_cb, r, &err) != HM_OK) {
 		fail(&err);
 		goto out;
 	}

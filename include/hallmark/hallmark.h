@@ -717,19 +717,27 @@ int		 hm_ca_init_from_root(const char *dir, const hm_cert *root,
 /* ---- Responder: CRLs and OCSP for hallmark serve ---------------------- */
 
 /*
- * Every CA of a directory unlocked once, answering OCSP requests (RFC
- * 6960) and handing out CRLs.  Not thread-safe: one per thread.
+ * Every CA of a directory that has its key there unlocked once, answering
+ * OCSP requests (RFC 6960) and handing out CRLs.  Not thread-safe: one per
+ * thread.
  */
 typedef struct hm_responder hm_responder;
 
 /*
  * Open the CAs of ca (borrowed, must outlive r); cb gives the passphrase
  * of an encrypted CA key (what: "CA 'NAME'"; kind HM_PASS_NONE: the
- * caller knows where it comes from).
+ * caller knows where it comes from).  A CA with no key file in the
+ * directory (an online CA's root, hm_ca_init_from_root) is not opened and
+ * cb is not asked for it: it is offline (hm_responder_online), nothing
+ * is enrolled or renewed with it, OCSP requests about what it issued get
+ * unauthorized and hm_responder_crl refuses it (HM_E_POLICY).
+ * HM_E_NOTFOUND when no CA has its key there.
  */
 int		 hm_responder_new(hm_ca *ca, hm_pass_cb cb, void *arg,
 		    hm_responder **out, hm_err *err);
 void		 hm_responder_free(hm_responder *r);
+/* 1 when r signs with CA name (its key unlocked), else 0. */
+int		 hm_responder_online(hm_responder *r, const char *name);
 /*
  * From now on sign OCSP answers not with the CA keys but with delegated
  * responder certificates: each CA issues one (profile HM_PROFILE_OCSP,
@@ -741,7 +749,8 @@ int		 hm_responder_delegate(hm_responder *r, hm_err *err);
 /*
  * The DER CRL of CA name, made fresh when a revocation happened since the
  * last one (or it is past half its life), else the one made before.
- * *crl is borrowed from r, valid until the next call.
+ * *crl is borrowed from r, valid until the next call.  HM_E_NOTFOUND for
+ * no such CA, HM_E_POLICY for an offline one (no key here).
  */
 int		 hm_responder_crl(hm_responder *r, const char *name,
 		    const unsigned char **crl, size_t *len, hm_err *err);
@@ -750,11 +759,11 @@ int		 hm_responder_crl(hm_responder *r, const char *name,
  * The DER OCSP response to the DER request req: for each certificate
  * asked about (by a CA of the directory), good, revoked (time, reason) or
  * unknown; the nonce echoed; signed by the CA that issued it (or its
- * delegated responder).  A request
- * that does not parse gets a malformedRequest response, one about several
- * CAs or none of ours unauthorized, one the store fails to answer
- * tryLater (never "unknown"): there is always a response to send (HM_OK)
- * unless memory runs out.  *resp is the caller's to free.
+ * delegated responder).  A request that does not parse gets a
+ * malformedRequest response, one about several CAs, an offline one or
+ * none of ours unauthorized, one the store fails to answer tryLater (never
+ * "unknown"): there is always a response to send (HM_OK) unless memory
+ * runs out.  *resp is the caller's to free.
  */
 int		 hm_ocsp_respond(hm_responder *r, const unsigned char *req,
 		    size_t len, unsigned char **resp, size_t *resplen,
@@ -796,7 +805,8 @@ typedef int (*hm_token_cb)(const hm_token_info *ti, void *arg);
  * A new PSK for the scope p, stored as pending: the token (NUL-terminated,
  * HM_TOKEN_LEN characters) in token, which is the only copy of the
  * secret the caller gets; info (may be NULL) describes it.  HM_E_POLICY
- * when HM_TOKENS_PENDING_MAX are pending.
+ * when HM_TOKENS_PENDING_MAX are pending, and for a CA with no key in the
+ * directory (an online CA's root), which no responder could sign with.
  */
 int		 hm_token_new(hm_ca *ca, const hm_token_params *p,
 		    char token[HM_TOKEN_LEN + 1], hm_token_info *info,

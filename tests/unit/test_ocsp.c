@@ -3,7 +3,9 @@
  * with OCSP_basic_verify against the root; good, revoked with time and
  * reason, unknown; the nonce echoed; malformed and foreign requests get
  * the right error status; a store that fails gives tryLater, never
- * unknown; CRLs cached until a revocation.
+ * unknown; CRLs cached until a revocation; a CA with no key file (an
+ * online CA's root) is not unlocked, its CRL refused, OCSP about what it
+ * issued unauthorized.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +345,90 @@ test_crl_cache(void **state)
 	hm_responder_free(r);
 }
 
+/* The response status to a request about x, whose issuer is iss. */
+static int
+status_about(hm_responder *r, X509 *x, X509 *iss)
+{
+	OCSP_REQUEST	*q = OCSP_REQUEST_new();
+	OCSP_CERTID	*id;
+	unsigned char	*der = NULL;
+	int		 n, st;
+
+	assert_non_null(q);
+	assert_non_null(id = OCSP_cert_to_id(NULL, x, iss));
+	assert_non_null(OCSP_request_add0_id(q, id));
+	assert_true((n = i2d_OCSP_REQUEST(q, &der)) > 0);
+	st = status_of(r, der, (size_t)n);
+	OPENSSL_free(der);
+	OCSP_REQUEST_free(q);
+	return st;
+}
+
+static void
+test_offline_root(void **state)
+{
+	hm_ca_params	 p;
+	hm_issue_req	 req;
+	hm_key		*k = NULL;
+	hm_csr		*csr = NULL;
+	hm_cert		*c = NULL;
+	hm_responder	*r = NULL;
+	hm_signer	*oroot = NULL, *mid = NULL;
+	hm_cert		*midc = NULL;
+	hm_ca		*oca = NULL;
+	const unsigned char *crl;
+	size_t		 len;
+	hm_err		 err;
+
+	(void)state;
+	tu_root_ca("online", "Online Root", &oca, &oroot);
+	memset(&p, 0, sizeof(p));
+	p.name = "mid";
+	p.cn = "Online Mid";
+	HM_CHECK(hm_ca_new_intermediate(oca, oroot, &p, &midc, NULL, &err),
+	    &err);
+	/* The root's key goes away, as on an online CA (import --root). */
+	assert_int_equal(tu_sh("rm %s/ca/root/key.pem", tu_path("online")),
+	    0);
+	/* No passphrase callback: it would fail if the root were tried. */
+	HM_CHECK(hm_responder_new(oca, NULL, NULL, &r, &err), &err);
+	assert_int_equal(hm_responder_online(r, "mid"), 1);
+	assert_int_equal(hm_responder_online(r, "root"), 0);
+	assert_int_equal(hm_responder_crl(r, "root", &crl, &len, &err),
+	    HM_E_POLICY);
+	assert_string_equal(err.msg, "CA 'root' is offline: its CRL is made "
+	    "where its key is");
+	HM_CHECK(hm_responder_crl(r, "mid", &crl, &len, &err), &err);
+	assert_int_equal(hm_responder_crl(r, "nosuch", &crl, &len, &err),
+	    HM_E_NOTFOUND);
+	/* mid was issued by the offline root: unauthorized, as a stranger. */
+	assert_int_equal(status_about(r, midc->x509, oroot->cert),
+	    OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+	/* What mid issued is answered. */
+	HM_CHECK(hm_ca_signer(oca, "mid", NULL, &mid, &err), &err);
+	HM_CHECK(hm_key_generate(HM_KEY_P256, &k, &err), &err);
+	HM_CHECK(hm_csr_new(k, "n1", NULL, &csr, &err), &err);
+	memset(&req, 0, sizeof(req));
+	req.profile = HM_PROFILE_CLIENT;
+	req.csr = csr;
+	HM_CHECK(hm_issue(mid, &req, &c, NULL, &err), &err);
+	assert_int_equal(status_about(r, c->x509, midc->x509),
+	    OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	hm_responder_free(r);
+	/* With no CA's key there, nothing to serve. */
+	assert_int_equal(tu_sh("rm %s/ca/mid/key.pem", tu_path("online")), 0);
+	assert_int_equal(hm_responder_new(oca, NULL, NULL, &r, &err),
+	    HM_E_NOTFOUND);
+	assert_non_null(strstr(err.msg, "nothing to serve"));
+	hm_cert_free(c);
+	hm_csr_free(csr);
+	hm_key_free(k);
+	hm_signer_free(mid);
+	hm_cert_free(midc);
+	hm_signer_free(oroot);
+	hm_ca_close(oca);
+}
+
 int
 main(void)
 {
@@ -352,6 +438,7 @@ main(void)
 		cmocka_unit_test(test_delegated),
 		cmocka_unit_test(test_store_error),
 		cmocka_unit_test(test_crl_cache),
+		cmocka_unit_test(test_offline_root),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
