@@ -12,8 +12,9 @@
  *       last byte of the reply), p50 and p99.
  * (a) and (b) are measured in interleaved slices of SLICE seconds, as
  * bench/issue and bench/ocsp do.  (a) and the server's event loop run on
- * one core; the client threads and the server's other thread (its store
- * writer, which commits one batch while the loop signs the next) on the
+ * one core; the client threads and the server's other threads (its store
+ * writer, which commits one batch while the loop signs the next, its
+ * cosigner, which signs with the loop, and its checkpointer) on the
  * other, so the clients' work is not the loop's.
  *
  * Each enrollment needs a token of its own.  Between slices, untimed,
@@ -148,8 +149,9 @@ server_cpu(void)
 
 /*
  * The server's threads but its first (the event loop, which stays on the
- * first core, as (a) does) to cpus: its store writer shares the second
- * core with the clients.  They exist once it listens.
+ * first core, as (a) does) to cpus: its store writer, cosigner and
+ * checkpointer share the second core with the clients.  They exist once
+ * it listens.
  */
 static void
 server_threads_to(const cpu_set_t *cpus)
@@ -577,7 +579,7 @@ main(int argc, char **argv)
 	printf("    server busy %.0f %% of a core, %.0f us CPU/enrollment; its "
 	    "event loop on core %d%s\n", 100 * busy / tb, nb > 0 ?
 	    busy / (double)nb * 1e6 : 0, core, b.crew.pin ?
-	    ", its store writer and the clients on the others" :
+	    ", its other threads and the clients on the others" :
 	    ", the rest too");
 	printf("    %ld replies opened and issued, %ld through "
 	    "hm_enroll_finish; %ld new certificates and %ld used tokens in "
