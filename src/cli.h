@@ -56,6 +56,10 @@ int	 load_key(const char *path, const struct passsrc *src, hm_key **k);
 int	 key_pass_opt(struct passsrc *src, int ch, const char *arg);
 /* cmd_backup.c: the n --recipient certificates into out. */
 int	 recipients_load(char *const *files, size_t n, hm_cert **out);
+void	 recipients_free(hm_cert **v, size_t n);
+/* der (an archive for nr recipients) to out, 0600; says so. */
+int	 archive_write(const char *out, const unsigned char *der, size_t len,
+	    int flags, const char *what, const char *dir, size_t nr);
 
 /* util.c */
 int	 fail(const hm_err *err);

@@ -82,14 +82,33 @@ int
 recipients_load(char *const *files, size_t n, hm_cert **out)
 {
 	hm_err	err;
-	size_t	i, j;
+	size_t	i;
 
 	for (i = 0; i < n; i++)
 		if (hm_cert_load(files[i], &out[i], &err) != HM_OK) {
-			for (j = 0; j < i; j++)
-				hm_cert_free(out[j]);
+			recipients_free(out, i);
 			return failx("--recipient %s: %s", files[i], err.msg);
 		}
+	return 0;
+}
+
+void
+recipients_free(hm_cert **v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		hm_cert_free(v[i]);
+}
+
+int
+archive_write(const char *out, const unsigned char *der, size_t len,
+    int flags, const char *what, const char *dir, size_t nr)
+{
+	if (write_out(out, der, len, 0600, flags) != 0)
+		return EXIT_FAILURE;
+	printf("wrote %s of %s to %s for %zu recipient%s\n", what, dir, out,
+	    nr, nr == 1 ? "" : "s");
 	return 0;
 }
 
@@ -107,7 +126,7 @@ cmd_backup(struct cli *g, int argc, char **argv)
 	hm_cert		*recips[HM_ARCHIVE_RECIPIENTS_MAX];
 	const char	*out = NULL;
 	unsigned char	*der = NULL;
-	size_t		 nr = 0, len = 0, i;
+	size_t		 nr = 0, len = 0;
 	hm_ca		*ca = NULL;
 	hm_err		 err;
 	int		 ch, flags = 0, rc = EXIT_FAILURE;
@@ -141,15 +160,10 @@ cmd_backup(struct cli *g, int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
-	if (write_out(out, der, len, 0600, flags) != 0)
-		goto out;
-	printf("wrote a backup of %s to %s for %zu recipient%s\n", g->dir,
-	    out, nr, nr == 1 ? "" : "s");
-	rc = 0;
+	rc = archive_write(out, der, len, flags, "a backup", g->dir, nr);
  out:
 	free(der);
-	for (i = 0; i < nr; i++)
-		hm_cert_free(recips[i]);
+	recipients_free(recips, nr);
 	hm_ca_close(ca);
 	return rc;
 }

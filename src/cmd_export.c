@@ -82,7 +82,7 @@ export_archive(struct cli *g, const char *out, int flags, char *const *rfiles,
 {
 	hm_cert		*recips[HM_ARCHIVE_RECIPIENTS_MAX];
 	unsigned char	*der = NULL;
-	size_t		 len = 0, i;
+	size_t		 len = 0;
 	hm_ca		*ca = NULL;
 	hm_err		 err;
 	int		 rc = EXIT_FAILURE, enc = 0;
@@ -106,15 +106,10 @@ export_archive(struct cli *g, const char *out, int flags, char *const *rfiles,
 		fail(&err);
 		goto out;
 	}
-	if (write_out(out, der, len, 0600, flags) != 0)
-		goto out;
-	printf("wrote the signers of %s to %s for %zu recipient%s\n", g->dir,
-	    out, nr, nr == 1 ? "" : "s");
-	rc = 0;
+	rc = archive_write(out, der, len, flags, "the signers", g->dir, nr);
  out:
 	free(der);
-	for (i = 0; i < nr; i++)
-		hm_cert_free(recips[i]);
+	recipients_free(recips, nr);
 	hm_ca_close(ca);
 	return rc;
 }
