@@ -23,6 +23,7 @@
 #define TLS_NAMES_MAX	1024	/* allow-list entries */
 #define TLS_NAME_MAX	253	/* bytes of an allow-list entry */
 #define TLS_CRL_MAX	(256 * 1024 * 1024)	/* bytes of a CRL file */
+#define TLS_BOTH_CAS	"trust a CA bundle or a CA directory, not both"
 
 /*
  * What a context needs beyond OpenSSL's own settings, kept in its ex_data
@@ -309,6 +310,55 @@ ext_set_names(struct tls_ext *e, const char *const *names, hm_err *err)
 	return HM_OK;
 }
 
+struct trust_arg {
+	hm_ca		*ca;
+	X509_STORE	*store;
+	hm_err		*err;
+	int		 rc;
+};
+
+static int
+trust_one(const hm_ca_info *ci, void *arg)
+{
+	struct trust_arg	*a = arg;
+	hm_signer		*s = NULL;
+
+	if ((a->rc = hm_ca_certs(a->ca, ci->name, &s, a->err)) != HM_OK)
+		return 1;
+	if (!X509_STORE_add_cert(a->store, s->cert)) {
+		a->rc = hm_seterr_ssl(a->err, HM_E_INTERNAL, "X.509 store");
+		hm_signer_free(s);
+		return 1;
+	}
+	hm_signer_free(s);
+	return 0;
+}
+
+/*
+ * The CAs peers are verified against, into ctx's store: those of the PEM
+ * bundle p->ca, or the certificate of every CA of the directory p->ca_dir.
+ */
+static int
+load_trust(SSL_CTX *ctx, const hm_tls_params *p, hm_err *err)
+{
+	struct trust_arg	a;
+	int			rc;
+
+	if (p->ca != NULL) {
+		if (SSL_CTX_load_verify_file(ctx, p->ca) != 1)
+			return hm_seterr_ssl(err, HM_E_INVALID, "%.128s: no "
+			    "PEM CA certificate in it", p->ca);
+		return HM_OK;
+	}
+	a.ca = p->ca_dir;
+	a.store = SSL_CTX_get_cert_store(ctx);
+	a.err = err;
+	a.rc = HM_OK;
+	if ((rc = hm_ca_list(p->ca_dir, trust_one, &a, err)) != HM_OK)
+		return rc;
+	return a.rc;
+}
+
 /* The peer side: trust, purpose, strictness, CRLs. */
 static int
 use_ca(SSL_CTX *ctx, const hm_tls_params *p, int purpose, hm_err *err)
@@ -318,9 +368,8 @@ use_ca(SSL_CTX *ctx, const hm_tls_params *p, int purpose, hm_err *err)
 	size_t			 i;
 	int			 rc;
 
-	if (SSL_CTX_load_verify_file(ctx, p->ca) != 1)
-		return hm_seterr_ssl(err, HM_E_INVALID, "%.128s: no PEM CA "
-		    "certificate in it", p->ca);
+	if ((rc = load_trust(ctx, p, err)) != HM_OK)
+		return rc;
 	if (!SSL_CTX_set_purpose(ctx, purpose))
 		return hm_seterr_ssl(err, HM_E_INTERNAL, "TLS purpose");
 	for (i = 0; p->crls != NULL && p->crls[i] != NULL; i++) {
@@ -334,6 +383,70 @@ use_ca(SSL_CTX *ctx, const hm_tls_params *p, int purpose, hm_err *err)
 	return HM_OK;
 }
 
+/*
+ * Tell clients which CAs' certificates to send: the subject of every
+ * certificate of ctx's store, each name once.
+ */
+static int
+send_ca_names(SSL_CTX *ctx, hm_err *err)
+{
+	STACK_OF(X509)		*certs;
+	STACK_OF(X509_NAME)	*names;
+	const X509_NAME		*n;
+	int			 i, j, rc;
+
+	if ((certs = X509_STORE_get1_all_certs(SSL_CTX_get_cert_store(
+	    ctx))) == NULL)
+		return hm_seterr_ssl(err, HM_E_NOMEM, "TLS CA names");
+	for (i = 0; i < sk_X509_num(certs); i++) {
+		n = X509_get_subject_name(sk_X509_value(certs, i));
+		names = SSL_CTX_get_client_CA_list(ctx);
+		for (j = 0; j < sk_X509_NAME_num(names); j++)
+			if (X509_NAME_cmp(n, sk_X509_NAME_value(names, j)) == 0)
+				break;
+		if (j < sk_X509_NAME_num(names))
+			continue;
+		if (!SSL_CTX_add_client_CA(ctx, sk_X509_value(certs, i))) {
+			rc = hm_seterr_ssl(err, HM_E_NOMEM, "TLS CA names");
+			goto out;
+		}
+	}
+	rc = HM_OK;
+ out:
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+/*
+ * A server's request for client certificates: verified for TLS client use
+ * against the CAs of p (a bundle or a directory), then the allow-list;
+ * required unless p->flags says requested only.
+ */
+static int
+verify_clients(SSL_CTX *ctx, struct tls_ext *e, const hm_tls_params *p,
+    hm_err *err)
+{
+	static const unsigned char	 sid[] = "hallmark mtls";
+	int				 rc, mode;
+
+	if ((rc = use_ca(ctx, p, X509_PURPOSE_SSL_CLIENT, err)) != HM_OK)
+		return rc;
+	if (p->peer_names != NULL &&
+	    (rc = ext_set_names(e, p->peer_names, err)) != HM_OK)
+		return rc;
+	if ((rc = send_ca_names(ctx, err)) != HM_OK)
+		return rc;
+	/* Sessions are resumed only by the context that made them. */
+	if (!SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
+		return hm_seterr_ssl(err, HM_E_INTERNAL, "TLS session");
+	mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
+	if (!(p->flags & HM_TLS_REQUEST_CLIENT_CERT))
+		mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+	SSL_CTX_set_verify(ctx, mode, NULL);
+	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, e);
+	return HM_OK;
+}
+
 static int
 ctx_new(int role, const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 {
@@ -342,7 +455,7 @@ ctx_new(int role, const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 	X509_VERIFY_PARAM *vp;
 	ASN1_OCTET_STRING *ip;
 	uint64_t	 st;
-	int		 rc, mode, owned = 0;
+	int		 rc, owned = 0;
 
 	if (!CRYPTO_THREAD_run_once(&tls_once, tls_idx_init) || tls_idx < 0)
 		return hm_seterr_ssl(err, HM_E_INTERNAL, "TLS ex_data");
@@ -371,27 +484,9 @@ ctx_new(int role, const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 	if (p->cert != NULL &&
 	    (rc = use_cert_key(ctx, p, err)) != HM_OK)
 		goto out;
-	if (role == TLS_SERVER && p->ca != NULL) {
-		if ((rc = use_ca(ctx, p, X509_PURPOSE_SSL_CLIENT, err)) !=
-		    HM_OK)
+	if (role == TLS_SERVER && (p->ca != NULL || p->ca_dir != NULL)) {
+		if ((rc = verify_clients(ctx, e, p, err)) != HM_OK)
 			goto out;
-		if (p->peer_names != NULL &&
-		    (rc = ext_set_names(e, p->peer_names, err)) != HM_OK)
-			goto out;
-		/* Tells clients which CA's certificate to send. */
-		SSL_CTX_set_client_CA_list(ctx,
-		    SSL_load_client_CA_file(p->ca));
-		/* Sessions are resumed only by the context that made them. */
-		if (!SSL_CTX_set_session_id_context(ctx,
-		    (const unsigned char *)"hallmark mtls", 13)) {
-			rc = hm_seterr_ssl(err, HM_E_INTERNAL, "TLS session");
-			goto out;
-		}
-		mode = SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE;
-		if (!(p->flags & HM_TLS_REQUEST_CLIENT_CERT))
-			mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-		SSL_CTX_set_verify(ctx, mode, NULL);
-		SSL_CTX_set_cert_verify_callback(ctx, verify_cb, e);
 	} else if (role == TLS_CLIENT) {
 		if ((rc = use_ca(ctx, p, X509_PURPOSE_SSL_SERVER, err)) !=
 		    HM_OK)
@@ -429,65 +524,19 @@ ctx_new(int role, const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 	return rc;
 }
 
-struct trust_arg {
-	hm_ca		*ca;
-	X509_STORE	*store;
-	hm_err		*err;
-	int		 rc;
-};
-
-static int
-trust_one(const hm_ca_info *ci, void *arg)
-{
-	struct trust_arg	*a = arg;
-	hm_signer		*s = NULL;
-
-	if ((a->rc = hm_ca_certs(a->ca, ci->name, &s, a->err)) != HM_OK)
-		return 1;
-	if (!X509_STORE_add_cert(a->store, s->cert)) {
-		a->rc = hm_seterr_ssl(a->err, HM_E_INTERNAL, "X.509 store");
-		hm_signer_free(s);
-		return 1;
-	}
-	hm_signer_free(s);
-	return 0;
-}
-
-int
-hm_tls_server_trust_ca(SSL_CTX *ctx, hm_ca *ca, hm_err *err)
-{
-	static const unsigned char	 sid[] = "hallmark serve";
-	struct trust_arg		 a;
-	X509_VERIFY_PARAM		*vp = SSL_CTX_get0_param(ctx);
-	int				 rc;
-
-	a.ca = ca;
-	a.store = SSL_CTX_get_cert_store(ctx);
-	a.err = err;
-	a.rc = HM_OK;
-	if ((rc = hm_ca_list(ca, trust_one, &a, err)) != HM_OK)
-		return rc;
-	if (a.rc != HM_OK)
-		return a.rc;
-	if (!X509_VERIFY_PARAM_set_purpose(vp, X509_PURPOSE_SSL_CLIENT) ||
-	    !X509_VERIFY_PARAM_set_flags(vp, X509_V_FLAG_X509_STRICT) ||
-	    !SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1))
-		return hm_seterr_ssl(err, HM_E_INTERNAL, "TLS verification");
-	/* Asked, not required: CRL and OCSP clients have no certificate. */
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	return HM_OK;
-}
-
 int
 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 {
 	if (p == NULL || p->cert == NULL || p->key == NULL)
 		return hm_seterr(err, HM_E_INVALID, "a TLS server needs a "
 		    "certificate and its key");
-	if (p->ca == NULL && (p->crls != NULL || p->peer_names != NULL ||
-	    p->flags != 0))
+	if (p->ca != NULL && p->ca_dir != NULL)
+		return hm_seterr(err, HM_E_INVALID, TLS_BOTH_CAS);
+	if (p->ca == NULL && p->ca_dir == NULL && (p->crls != NULL ||
+	    p->peer_names != NULL || p->flags != 0))
 		return hm_seterr(err, HM_E_INVALID, "CRLs, allowed peer names "
-		    "and client certificate flags need a CA bundle");
+		    "and client certificate flags need a CA bundle or "
+		    "directory");
 	if ((p->flags & ~(unsigned)(HM_TLS_REQUIRE_CLIENT_CERT |
 	    HM_TLS_REQUEST_CLIENT_CERT)) != 0 ||
 	    (p->flags & HM_TLS_REQUIRE_CLIENT_CERT &&
@@ -503,9 +552,11 @@ hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 int
 hm_tls_client_ctx_new(const hm_tls_params *p, SSL_CTX **out, hm_err *err)
 {
-	if (p == NULL || p->ca == NULL)
+	if (p == NULL || (p->ca == NULL && p->ca_dir == NULL))
 		return hm_seterr(err, HM_E_INVALID, "a TLS client needs the "
-		    "CA bundle to verify its server with");
+		    "CA bundle (or directory) to verify its server with");
+	if (p->ca != NULL && p->ca_dir != NULL)
+		return hm_seterr(err, HM_E_INVALID, TLS_BOTH_CAS);
 	if (p->host == NULL || *p->host == '\0')
 		return hm_seterr(err, HM_E_INVALID, "a TLS client needs the "
 		    "name or address of its server");

@@ -137,8 +137,13 @@ cmd_serve(struct cli *g, int argc, char **argv)
 		    pass_get(&tps, "the --tls-key", 0, &tpass) != 0)
 			goto out;
 		tp.key_pass = tpass;
-		if ((rc = hm_tls_server_ctx_new(&tp, &tls, &err)) == HM_OK)
-			rc = hm_tls_server_trust_ca(tls, ca, &err);
+		/*
+		 * Clients verified up to the directory's CAs, for POST /renew;
+		 * asked, not required: CRL and OCSP clients have none.
+		 */
+		tp.ca_dir = ca;
+		tp.flags = HM_TLS_REQUEST_CLIENT_CERT;
+		rc = hm_tls_server_ctx_new(&tp, &tls, &err);
 		hm_secret_free(tpass);
 		tpass = NULL;
 		if (rc != HM_OK) {

@@ -1105,10 +1105,18 @@ typedef struct hm_tls_params {
 	const char	*key_pass;	/* for an encrypted key, or NULL */
 	/*
 	 * PEM bundle of the CAs peers are verified against, the roots
-	 * included.  Server: NULL asks clients for nothing (then crls,
-	 * peer_names and flags must be unset).  Client: required.
+	 * included.  Server: NULL (and ca_dir NULL) asks clients for
+	 * nothing (then crls, peer_names and flags must be unset).  Client:
+	 * required, or ca_dir.
 	 */
 	const char	*ca;
+	/*
+	 * Instead of ca: a CA directory (borrowed), whose every CA's
+	 * certificate, from its store, peers are verified against; read
+	 * when the context is made or rebuilt, not watched by
+	 * hm_tls_ctx_changed.  hallmark serve's listener trusts its own.
+	 */
+	hm_ca		*ca_dir;
 	/*
 	 * NULL-terminated list of CRL files, each PEM (one or several CRLs)
 	 * or DER (one); NULL or empty: no revocation check.  When given,
@@ -1131,26 +1139,24 @@ typedef struct hm_tls_params {
 
 /*
  * A server context (caller frees with SSL_CTX_free): p's chain and key;
- * with p->ca, clients verified for TLS client use (purpose sslclient,
- * X.509 strict, p->crls, p->peer_names).  Refused: a key that is not the
+ * with p->ca or p->ca_dir, clients asked for a certificate (their CAs'
+ * names sent) and verified for TLS client use (purpose sslclient, X.509
+ * strict, p->crls, p->peer_names), required unless p->flags has
+ * HM_TLS_REQUEST_CLIENT_CERT.  Refused: a key that is not the
  * certificate's, a certificate not valid now, an unreadable CA bundle or
- * CRL, contradictory params (HM_E_INVALID).
+ * CRL, contradictory params (HM_E_INVALID); a failing CA directory's
+ * error.
  */
 int		 hm_tls_server_ctx_new(const hm_tls_params *p, SSL_CTX **out,
 		    hm_err *err);
 /*
- * Ask TLS clients of ctx for a certificate, verified (TLS client purpose,
- * X.509 strict) up to the CAs of ca; one without a certificate is still
- * served.  What hallmark serve's listener needs for POST /renew.
- */
-int		 hm_tls_server_trust_ca(SSL_CTX *ctx, hm_ca *ca, hm_err *err);
-/*
  * A client context (caller frees with SSL_CTX_free) for the server
- * p->host: its certificate verified against p->ca for TLS server use,
- * with p->crls, and its name or address checked, on every SSL made from
- * it (SSL_new does; hm_tls_ssl_new also sends the name as SNI).  p->cert
- * and p->key: the client's own (both or neither; servers of mutual TLS
- * refuse a client without one).  p->peer_names and p->flags must be unset.
+ * p->host: its certificate verified against p->ca (or p->ca_dir) for TLS
+ * server use, with p->crls, and its name or address checked, on every SSL
+ * made from it (SSL_new does; hm_tls_ssl_new also sends the name as
+ * SNI).  p->cert and p->key: the client's own (both or neither; servers
+ * of mutual TLS refuse a client without one).  p->peer_names and p->flags
+ * must be unset.
  */
 int		 hm_tls_client_ctx_new(const hm_tls_params *p, SSL_CTX **out,
 		    hm_err *err);

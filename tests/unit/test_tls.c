@@ -10,8 +10,9 @@
  * certificate as a client's, one not on the allow-list, and a server
  * whose name is not the one asked for are refused during the handshake,
  * each with its reason on the side that refused and the peer's alert on
- * the other.  A context rebuilt from renewed files serves the new
- * certificate.
+ * the other.  The CAs trusted come from a PEM bundle or a CA directory,
+ * through the same checks.  A context rebuilt from renewed files serves
+ * the new certificate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,21 +382,33 @@ handshake(SSL_CTX *sctx, SSL_CTX *cctx, char *swhy, char *cwhy,
 	return rc;
 }
 
-/* An mTLS server context: a.pem, root.pem, optional CRLs and allow-list. */
+/*
+ * An mTLS server context with a.pem, trusting the CA bundle cafile or the
+ * CA directory dir; optional CRLs and allow-list.
+ */
 static SSL_CTX *
-mserver(const char *crl1, const char *crl2, const char *const *allow,
-    unsigned flags)
+tserver(const char *cafile, hm_ca *dir, const char *crl1, const char *crl2,
+    const char *const *allow, unsigned flags)
 {
 	hm_tls_params	 p;
 	struct files	 f;
 	SSL_CTX		*ctx;
 	hm_err		 err;
 
-	params(&p, &f, "a", NULL, "root.pem", crl1, crl2);
+	params(&p, &f, "a", NULL, cafile, crl1, crl2);
+	p.ca_dir = dir;
 	p.peer_names = allow;
 	p.flags = flags;
 	HM_CHECK(hm_tls_server_ctx_new(&p, &ctx, &err), &err);
 	return ctx;
+}
+
+/* An mTLS server context: a.pem, root.pem, optional CRLs and allow-list. */
+static SSL_CTX *
+mserver(const char *crl1, const char *crl2, const char *const *allow,
+    unsigned flags)
+{
+	return tserver("root.pem", NULL, crl1, crl2, allow, flags);
 }
 
 /* A client context for host with NAME's certificate (NULL: none). */
@@ -468,7 +481,7 @@ test_mtls_settings(void **state)
 	assert_true(fl & X509_V_FLAG_X509_STRICT);
 	assert_true(fl & X509_V_FLAG_CRL_CHECK_ALL);
 	SSL_CTX_free(ctx);
-	/* hallmark serve's listener: no CA, no client certificates. */
+	/* No CA bundle or directory: no client certificates asked for. */
 	assert_int_equal(try("a.pem", "a.key", NULL, &ctx, &(hm_err){ 0 }),
 	    HM_OK);
 	assert_int_equal(SSL_CTX_get_verify_mode(ctx), SSL_VERIFY_NONE);
@@ -490,7 +503,12 @@ test_mtls_params_refused(void **state)
 	params(&p, &f, "a", NULL, NULL, "root.crl", NULL);
 	assert_int_equal(hm_tls_server_ctx_new(&p, &ctx, &err), HM_E_INVALID);
 	assert_non_null(strstr(err.msg, "need a CA bundle"));
+	/* A CA bundle or a CA directory, not both. */
 	params(&p, &f, "a", NULL, "root.pem", NULL, NULL);
+	p.ca_dir = ca;
+	assert_int_equal(hm_tls_server_ctx_new(&p, &ctx, &err), HM_E_INVALID);
+	assert_non_null(strstr(err.msg, "not both"));
+	p.ca_dir = NULL;
 	p.flags = HM_TLS_REQUEST_CLIENT_CERT | HM_TLS_REQUIRE_CLIENT_CERT;
 	assert_int_equal(hm_tls_server_ctx_new(&p, &ctx, &err), HM_E_INVALID);
 	p.flags = 0x80;
@@ -514,6 +532,10 @@ test_mtls_params_refused(void **state)
 	p.key = NULL;
 	assert_int_equal(hm_tls_client_ctx_new(&p, &ctx, &err), HM_E_INVALID);
 	p.key = f.key;
+	p.ca_dir = ca;
+	assert_int_equal(hm_tls_client_ctx_new(&p, &ctx, &err), HM_E_INVALID);
+	assert_non_null(strstr(err.msg, "not both"));
+	p.ca_dir = NULL;
 	p.peer_names = allow;
 	assert_int_equal(hm_tls_client_ctx_new(&p, &ctx, &err), HM_E_INVALID);
 	/* Files that are not what they should be. */
@@ -711,6 +733,78 @@ test_mtls_request(void **state)
 	SSL_CTX_free(sctx);
 }
 
+/*
+ * Both sources of trust, one path: the bundle root.pem and the directory
+ * of that root verify clients alike (required, then only requested, as
+ * hallmark serve asks); the other CA's directory trusts only its own.
+ */
+static void
+test_mtls_trust(void **state)
+{
+	SSL_CTX		*sctx, *cctx;
+	hm_tls_params	 p;
+	struct files	 f;
+	hm_err		 err;
+	const char	*peer;
+	char		 swhy[128], cwhy[128];
+	int		 i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		sctx = i == 0 ? tserver("root.pem", NULL, NULL, NULL, NULL, 0) :
+		    tserver(NULL, ca, NULL, NULL, NULL, 0);
+		assert_int_equal(SSL_CTX_get_verify_mode(sctx),
+		    SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT |
+		    SSL_VERIFY_CLIENT_ONCE);
+		assert_true(X509_VERIFY_PARAM_get_flags(SSL_CTX_get0_param(
+		    sctx)) & X509_V_FLAG_X509_STRICT);
+		assert_int_equal(sk_X509_NAME_num(
+		    SSL_CTX_get_client_CA_list(sctx)), 1);
+		expect(sctx, "alice", "alice pass", "localhost", 0, "", "");
+		expect(sctx, "eve", NULL, "localhost", -1, "unknown CA",
+		    "refused by the peer: unknown CA");
+		expect(sctx, NULL, NULL, "localhost", -1, "no certificate",
+		    "refused by the peer: no certificate");
+		expect(sctx, "a", NULL, "localhost", -1, "wrong purpose", NULL);
+		SSL_CTX_free(sctx);
+
+		sctx = i == 0 ? tserver("root.pem", NULL, NULL, NULL, NULL,
+		    HM_TLS_REQUEST_CLIENT_CERT) : tserver(NULL, ca, NULL, NULL,
+		    NULL, HM_TLS_REQUEST_CLIENT_CERT);
+		assert_int_equal(SSL_CTX_get_verify_mode(sctx),
+		    SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE);
+		cctx = mclient(NULL, NULL, "localhost", NULL);
+		assert_int_equal(handshake(sctx, cctx, swhy, cwhy, &peer,
+		    NULL), 0);
+		assert_string_equal(peer, "no certificate");
+		SSL_CTX_free(cctx);
+		expect(sctx, "alice", "alice pass", "localhost", 0, "", "");
+		expect(sctx, "eve", NULL, "localhost", -1, "unknown CA",
+		    "refused by the peer: unknown CA");
+		SSL_CTX_free(sctx);
+	}
+	/* The other CA's directory, with our CRL: its client in, ours out. */
+	sctx = tserver(NULL, oca, "other.crl", NULL, NULL, 0);
+	expect(sctx, "eve", NULL, "localhost", 0, "", "");
+	expect(sctx, "alice", "alice pass", "localhost", -1, "unknown CA",
+	    NULL);
+	SSL_CTX_free(sctx);
+	/* A client trusting a directory checks its server the same way. */
+	sctx = mserver(NULL, NULL, NULL, 0);
+	params(&p, &f, "bob", NULL, NULL, NULL, NULL);
+	p.host = "localhost";
+	p.ca_dir = ca;
+	HM_CHECK(hm_tls_client_ctx_new(&p, &cctx, &err), &err);
+	assert_int_equal(handshake(sctx, cctx, swhy, cwhy, NULL, NULL), 0);
+	SSL_CTX_free(cctx);
+	p.ca_dir = oca;
+	HM_CHECK(hm_tls_client_ctx_new(&p, &cctx, &err), &err);
+	assert_int_equal(handshake(sctx, cctx, swhy, cwhy, NULL, NULL), -1);
+	assert_string_equal(cwhy, "unknown CA");
+	SSL_CTX_free(cctx);
+	SSL_CTX_free(sctx);
+}
+
 /* Renewed files: noticed, reloaded, served; a bad reload keeps the old. */
 static void
 test_mtls_reload(void **state)
@@ -765,6 +859,7 @@ main(void)
 		cmocka_unit_test(test_mtls_client_checks),
 		cmocka_unit_test(test_mtls_allow_list),
 		cmocka_unit_test(test_mtls_request),
+		cmocka_unit_test(test_mtls_trust),
 		cmocka_unit_test(test_mtls_reload),
 	};
 
