@@ -473,24 +473,14 @@ batch_sign_one(hm_enroll_batch *b, size_t i)
 	a->irc = sign_and_seal(a, &a->ierr);
 }
 
-int
-hm_enroll_batch_sign_one(hm_enroll_batch *b)
+void
+hm_enroll_batch_sign(hm_enroll_batch *b)
 {
 	size_t	i;
 
 	while ((i = atomic_fetch_add(&b->next, 1)) < b->n)
-		if (b->as[i].cand) {
+		if (b->as[i].cand)
 			batch_sign_one(b, i);
-			return 1;
-		}
-	return 0;
-}
-
-void
-hm_enroll_batch_sign(hm_enroll_batch *b)
-{
-	while (hm_enroll_batch_sign_one(b))
-		;
 }
 
 int

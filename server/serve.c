@@ -133,7 +133,6 @@ struct server {
 	struct batch		*bufs;
 	struct batch		*col, *ready, *fly;
 	int			 col_due;	/* its time is up */
-	int			 signing;	/* ready is being signed */
 	struct event		*flush;
 	struct writer		 wr;
 	struct cosigner		 co;
@@ -850,39 +849,17 @@ cosigner_main(void *arg)
 	return NULL;
 }
 
-static void	fly_done(struct server *);
-
-/* The writer has committed fly: nothing in its hands. */
-static int
-writer_idle(struct writer *wr)
-{
-	int	idle;
-
-	pthread_mutex_lock(&wr->mu);
-	idle = wr->todo == NULL;
-	pthread_mutex_unlock(&wr->mu);
-	return idle;
-}
-
-/*
- * Sign b here and on the cosigner; b is whole when this returns.  Between
- * two requests the loop answers a batch the writer has committed
- * meanwhile, so that its replies do not wait for the whole of b.
- */
+/* Sign b here and on the cosigner; b is whole when this returns. */
 static void
-cosign(struct server *sv, hm_enroll_batch *b, size_t n)
+cosign(struct cosigner *co, hm_enroll_batch *b, size_t n)
 {
-	struct cosigner	*co = &sv->co;
-
 	if (co->running && n > 1) {
 		pthread_mutex_lock(&co->mu);
 		co->b = b;
 		pthread_cond_signal(&co->cv);
 		pthread_mutex_unlock(&co->mu);
 	}
-	while (hm_enroll_batch_sign_one(b))
-		if (sv->fly != NULL && writer_idle(&sv->wr))
-			fly_done(sv);
+	hm_enroll_batch_sign(b);
 	if (!co->running || n <= 1)
 		return;
 	pthread_mutex_lock(&co->mu);
@@ -917,18 +894,12 @@ cut(struct server *sv)
 		batch_fail(sv, bt, &err);
 		return;
 	}
-	/* Taken now: a batch the writer ends meanwhile may leave requests. */
+	cosign(&sv->co, bt->b, bt->n);
 	sv->ready = bt;
-	sv->signing = 1;
 	sv->col = free_buf(sv);
 	sv->col->n = 0;
-	cosign(sv, bt->b, bt->n);
-	sv->signing = 0;
 	if (sv->fly == NULL)
 		launch(sv);
-	/* At most once more: ready is then empty only if fly was. */
-	if (sv->ready == NULL && (sv->col_due || sv->col->n >= ENROLL_BATCH))
-		cut(sv);
 }
 
 /*
@@ -967,9 +938,6 @@ fly_done(struct server *sv)
 		sv->col_due = 1;
 	}
 	bt->n = 0;
-	/* From cut, while ready is signed: cut goes on when it is. */
-	if (sv->signing)
-		return;
 	if (sv->ready != NULL)
 		launch(sv);
 	if (sv->col_due || sv->col->n >= ENROLL_BATCH)
@@ -985,8 +953,7 @@ writer_done(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while (read(fd, buf, sizeof(buf)) > 0)
 		;
-	/* A byte left from a batch cosign answered: not this fly's. */
-	if (sv->fly != NULL && writer_idle(&sv->wr))
+	if (sv->fly != NULL)
 		fly_done(sv);
 }
 

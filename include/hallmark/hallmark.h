@@ -1067,13 +1067,10 @@ int		 hm_enroll_batch_prepare(hm_responder *r, hm_enroll_job *jobs,
  * signs and seals, and may run on several threads at once, each taking
  * the next request not yet taken: it returns when none is left to take,
  * and b goes to hm_enroll_batch_commit only once every such call has.
- * hm_enroll_batch_sign_one does one request (1), or finds none left (0),
- * for a thread that has other work between two.
  */
 int		 hm_enroll_batch_open(hm_responder *r, hm_enroll_job *jobs,
 		    size_t n, hm_enroll_batch **out, hm_err *err);
 void		 hm_enroll_batch_sign(hm_enroll_batch *b);
-int		 hm_enroll_batch_sign_one(hm_enroll_batch *b);
 void		 hm_enroll_batch_commit(hm_enroll_batch *b,
 		    hm_enroll_writer *w);
 int		 hm_enroll_batch_finish(hm_enroll_batch *b, size_t *left,
