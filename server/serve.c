@@ -1008,6 +1008,8 @@ cosigner_start(struct cosigner *co)
 		(void)failx("no second signing thread: signing on one");
 		return;
 	}
+	/* Names for top -H, ps -L and the benchmarks' placement. */
+	(void)pthread_setname_np(co->th, "hm-cosigner");
 	co->running = 1;
 }
 
@@ -1052,10 +1054,12 @@ writer_start(struct server *sv)
 		return -1;
 	}
 	wr->running = 1;
+	(void)pthread_setname_np(wr->th, "hm-writer");
 	if (pthread_create(&wr->ckth, NULL, checkpointer_main, wr) != 0) {
 		(void)failx("cannot start the store's checkpointer");
 		return -1;
 	}
+	(void)pthread_setname_np(wr->ckth, "hm-checkpoint");
 	wr->ckrunning = 1;
 	return 0;
 }
