@@ -31,6 +31,7 @@ bench:
 	build/release/bench-enroll 5 16 build/release/hallmark
 
 fuzz:
+	@sh scripts/deps.sh scripts/debian-packages-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} sh fuzz/run.sh
 
 clean:

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build the libFuzzer harnesses with clang (ASan + UBSan) and run each for
 # FUZZ_SECONDS (default 60), seeded with CSRs made by openssl and the
-# committed corpora of hierarchy files, enrollment and pairing messages.
+# committed corpora of hierarchy files, enrollment and pairing messages
+# and archives.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=${FUZZ_DIR:-$top/build/fuzz}
@@ -10,9 +11,9 @@ command -v clang >/dev/null || { echo "fuzz: needs clang" >&2; exit 1; }
 cmake -S "$top" -B "$out" -G Ninja -DCMAKE_C_COMPILER=clang \
     -DCMAKE_BUILD_TYPE=Debug -DHM_FUZZ=ON >/dev/null
 cmake --build "$out" --target fuzz_csr fuzz_names fuzz_config fuzz_enroll \
-    fuzz_pair
+    fuzz_pair fuzz_archive
 mkdir -p "$out/corpus/csr" "$out/corpus/names" "$out/corpus/config" \
-    "$out/corpus/enroll" "$out/corpus/pair"
+    "$out/corpus/enroll" "$out/corpus/pair" "$out/corpus/archive"
 for t in "ec -pkeyopt ec_paramgen_curve:P-256" "ed25519" "rsa -pkeyopt rsa_keygen_bits:2048"; do
 	k="$out/seed.key"
 	# shellcheck disable=SC2086
@@ -41,3 +42,7 @@ printf '90d' > "$out/corpus/names/4"
 # Pairing messages: whatever decodes must encode back to the same bytes.
 "$out/fuzz_pair" -max_total_time="$secs" -max_len=5120 \
     "$out/corpus/pair" "$top/fuzz/corpus/pair"
+# Archives (export, backup): the inner Archive of each kind and the CMS
+# envelope around it, seeded with archives made by the CLI.
+"$out/fuzz_archive" -max_total_time="$secs" -max_len=65536 \
+    "$out/corpus/archive" "$top/fuzz/corpus/archive"

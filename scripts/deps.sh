@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install the Debian packages of scripts/debian-packages that are missing.
+# Install the Debian packages of scripts/debian-packages (or of the list
+# named as the argument) that are missing.
 set -eu
 here=$(dirname "$0")
+list=${1:-$here/debian-packages}
 missing=
-for p in $(grep -v '^#' "$here/debian-packages"); do
+for p in $(grep -v '^#' "$list"); do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 	    missing="$missing $p"
 done
