@@ -511,6 +511,17 @@ hm_ca_adopt(hm_ca *ca, const char *name, const char *parent, X509 *x,
 	return rc;
 }
 
+/* Whether ci's key is in the directory, and encrypted. */
+static void
+ca_key_state(hm_ca *ca, hm_ca_info *ci)
+{
+	char	path[HM_PATH_MAX];
+
+	ci->has_key = hm_ca_file(ca, ci->name, "key.pem", path,
+	    sizeof(path)) == 0 && access(path, F_OK) == 0;
+	ci->encrypted = ci->has_key && hm_key_file_is_encrypted(path);
+}
+
 int
 hm_ca_key_encrypted(hm_ca *ca, const char *name)
 {
@@ -975,7 +986,7 @@ hm_ca_get_info(hm_ca *ca, const char *name, hm_ca_info *out, hm_err *err)
 		name = HM_ROOT_NAME;
 	if ((rc = ca->store->ops->ca_get(ca->store, name, &ci, err)) != HM_OK)
 		return rc;
-	ci.encrypted = hm_ca_key_encrypted(ca, name);
+	ca_key_state(ca, &ci);
 	*out = ci;
 	return HM_OK;
 }
@@ -992,7 +1003,7 @@ list_cb(const hm_ca_info *ci, void *arg)
 	struct list_arg	*la = arg;
 	hm_ca_info	 c = *ci;
 
-	c.encrypted = hm_ca_key_encrypted(la->ca, ci->name);
+	ca_key_state(la->ca, &c);
 	return la->cb(&c, la->arg);
 }
 

@@ -4,7 +4,9 @@
 # certificate, both verified by openssl, the inventory, then revocation
 # seen through hallmark serve (OCSP and CRL), a new machine enrolled with
 # a token over plain HTTP that then talks mutual TLS to a demo server and
-# renews its certificate, and a PKCS#12 export.
+# renews its certificate, and a PKCS#12 export; then an offline root that
+# makes its signers a year ahead and hands them to an online CA in an
+# encrypted archive, and a backup restored elsewhere.
 set -eu
 hm=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 out=${DEMO_DIR:-demo-out}
@@ -142,4 +144,54 @@ export DEMO_P12_PASS="demo p12 passphrase"
 run "$hm" -d ca export p12 --cert client.pem --key client.key --chain \
     -o client.p12 --passphrase-env DEMO_P12_PASS
 run openssl pkcs12 -in client.p12 -noout -info -passin env:DEMO_P12_PASS
+say "an offline root: every key under one passphrase, signers made ahead"
+export DEMO_OFFLINE_PASS="demo offline passphrase (change me)"
+cat > offline.yaml <<'YAML'
+root:
+  subject: { CN: Demo Offline Root }
+  offline: true
+  passphrase_env: DEMO_OFFLINE_PASS
+schedule:
+  quantum: 4
+  lead: 1y
+  validity: 1y
+  overlap: 90d
+YAML
+run "$hm" -d offline init --config offline.yaml
+run "$hm" -d offline schedule --config offline.yaml
+echo "(no key in clear:)"
+run grep -c "BEGIN ENCRYPTED PRIVATE KEY" offline/ca/root/key.pem
+
+say "the signers, never the root key, to an online CA that only its key opens"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout online.key -out online.pem -subj /CN=online.demo.internal \
+    -days 365 2>/dev/null
+run "$hm" -d offline export --recipient online.pem -o signers.cms \
+    --passphrase-env DEMO_OFFLINE_PASS
+run openssl cms -decrypt -inform DER -in signers.cms -recip online.pem \
+    -inkey online.key -out signers.der
+cp offline/ca/root/cert.pem offline-root.pem
+export DEMO_ONLINE_PASS="demo online passphrase (change me)"
+run "$hm" -d online import signers.cms --key online.key \
+    --root offline-root.pem --passphrase-env DEMO_ONLINE_PASS
+run "$hm" -d online ca list
+echo "(the online CA issues with the signer of now; the root key is not there:)"
+signer=signer-$(date -u +%Y)q$(( ($(date -u +%m | sed 's/^0//') + 2) / 3 ))
+run "$hm" -d online issue --profile server --ca "$signer" \
+    --new-key web2.key --san dns:web2.demo.internal -o web2.pem \
+    --chain-out web2-chain.pem --ca-passphrase-env DEMO_ONLINE_PASS
+run openssl verify -x509_strict -purpose sslserver -CAfile offline-root.pem \
+    -untrusted web2-chain.pem web2.pem
+
+say "a full backup, and the drill: restored elsewhere, it issues again"
+openssl req -x509 -newkey rsa:3072 -nodes -keyout backup.key \
+    -out backup.pem -subj /CN=backup-holder -days 365 2>/dev/null
+run "$hm" -d ca backup --recipient backup.pem -o ca-backup.cms
+run "$hm" restore ca-backup.cms -d ca-restored --key backup.key
+run "$hm" -d ca-restored list
+run "$hm" -d ca-restored issue --profile client --ca fleet \
+    --new-key drill.key --cn drill -o drill.pem \
+    --ca-passphrase-env DEMO_ROOT_PASS
+run openssl verify -x509_strict -CAfile ca/ca/root/cert.pem \
+    -untrusted ca/ca/fleet/cert.pem drill.pem
 printf '\ndemo: OK (files in %s)\n' "$out"

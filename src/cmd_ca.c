@@ -155,9 +155,11 @@ list_one(const hm_ca_info *ci, void *arg)
 			printf("null");
 		else
 			printf("%d", ci->pathlen);
-		printf(", \"key_type\": \"%s\", \"encrypted\": %s, "
-		    "\"not_before\": \"%s\", \"not_after\": \"%s\", "
-		    "\"base_url\": ", hm_keytype_name(ci->key_type),
+		printf(", \"key_type\": \"%s\", \"has_key\": %s, "
+		    "\"encrypted\": %s, \"not_before\": \"%s\", "
+		    "\"not_after\": \"%s\", \"base_url\": ",
+		    hm_keytype_name(ci->key_type),
+		    ci->has_key ? "true" : "false",
 		    ci->encrypted ? "true" : "false",
 		    fmt_time(ci->not_before, nb), fmt_time(ci->not_after, na));
 		if (ci->base_url[0] != '\0')
@@ -176,7 +178,8 @@ list_one(const hm_ca_info *ci, void *arg)
 			snprintf(pl, sizeof(pl), "%d", ci->pathlen);
 		printf("%-16s %-16s %-7s %-8s %-13s %-20s %s\n", ci->name,
 		    ci->parent[0] ? ci->parent : "-", pl,
-		    hm_keytype_name(ci->key_type), ci->encrypted ? "yes" : "no",
+		    hm_keytype_name(ci->key_type), !ci->has_key ? "no key here" :
+		    ci->encrypted ? "yes" : "no",
 		    fmt_time(ci->not_after, na), ci->subject);
 	}
 	ls->n++;

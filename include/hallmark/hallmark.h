@@ -280,6 +280,7 @@ typedef struct hm_ca_info {
 	time_t		 not_before, not_after;
 	hm_keytype	 key_type;
 	int		 encrypted;
+	int		 has_key;	/* 0: its key is not here (offline) */
 	char		 base_url[HM_URL_MAX + 1];	/* "" if none */
 } hm_ca_info;
 

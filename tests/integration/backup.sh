@@ -114,9 +114,15 @@ for c in mid sub; do
 	check grep -q 'BEGIN ENCRYPTED PRIVATE KEY' online/ca/$c/key.pem
 	check cmp -s online/ca/$c/cert.pem ca/ca/$c/cert.pem
 done
-hm -d ca ca list --json | sed 's/"encrypted": [a-z]*//' >ca-list.ca
-hm -d online ca list --json | sed 's/"encrypted": [a-z]*//' >ca-list.online
+# The same CAs, but for where their keys are and how they are kept.
+hm -d ca ca list --json |
+    sed 's/"has_key": [a-z]*, "encrypted": [a-z]*//' >ca-list.ca
+hm -d online ca list --json |
+    sed 's/"has_key": [a-z]*, "encrypted": [a-z]*//' >ca-list.online
 check cmp -s ca-list.ca ca-list.online
+hm -d online ca list --json >online.json
+check grep -q '"name": "root", [^}]*"has_key": false' online.json
+check grep -q '"name": "mid", [^}]*"has_key": true' online.json
 # Twice: nothing changes.
 hm -d online import signers.cms --key rsa.key >import2.out
 check grep -q "already had CA 'mid'" import2.out

@@ -447,6 +447,7 @@ test_signers_and_backup(void **state)
 	const char *const	 nope[] = { "nope" };
 	const char *const	 just_mid[] = { "mid" };
 	hm_ca_params		 p;
+	hm_ca_info		 info;
 	hm_ca			*ca, *online, *other, *back;
 	hm_signer		*root, *oroot, *s;
 	hm_cert			*recips[2], *rootc, *c;
@@ -532,6 +533,13 @@ test_signers_and_backup(void **state)
 	assert_int_equal(counts[0], 2);
 	assert_int_equal(counts[1], 0);
 	assert_true(hm_ca_key_encrypted(online, "mid"));
+	/* The root is known there, its key is not. */
+	HM_CHECK(hm_ca_get_info(online, NULL, &info, &err), &err);
+	assert_false(info.has_key);
+	assert_false(info.encrypted);
+	HM_CHECK(hm_ca_get_info(online, "mid", &info, &err), &err);
+	assert_true(info.has_key);
+	assert_true(info.encrypted);
 	issues(online, "mid", "online-passphrase");
 	issues(online, "mid2", "online-passphrase");
 	/* Twice: nothing changes. */
