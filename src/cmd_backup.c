@@ -217,12 +217,24 @@ cmd_restore(struct cli *g, int argc, char **argv)
 	return rc;
 }
 
+/* arg: how many were new. */
 static int
 import_said(const char *name, int already, void *arg)
 {
-	(void)arg;
 	printf("%s CA '%s'\n", already ? "already had" : "imported", name);
+	if (!already)
+		(*(int *)arg)++;
 	return 0;
+}
+
+/* Where the new CAs publish is this server's to say, not the archive's. */
+static void
+import_hint(const char *dir, int imported)
+{
+	if (imported > 0)
+		printf("what they issue carries no CRL or OCSP URL until you say "
+		    "where this server publishes: hallmark -d %s ca url --ca "
+		    "NAME URL\n", dir);
 }
 
 /* --root given for a CA that exists: it must be that CA's root. */
@@ -271,7 +283,7 @@ cmd_import(struct cli *g, int argc, char **argv)
 	hm_cert		*c = NULL, *root = NULL;
 	hm_ca		*ca = NULL;
 	hm_err		 err;
-	int		 ch, rc = EXIT_FAILURE, r;
+	int		 ch, rc = EXIT_FAILURE, r, imported = 0;
 
 	while ((ch = cmd_getopt(&import_cmd, argc, argv, "h", lo)) != -1) {
 		if (pass_opt(&ps, ch, optarg) || key_pass_opt(&kps, ch, optarg))
@@ -298,12 +310,13 @@ cmd_import(struct cli *g, int argc, char **argv)
 	r = hm_ca_open(g->dir, &ca, &err);
 	if (r == HM_E_NOTFOUND && root != NULL) {
 		if (hm_archive_import_new(g->dir, root, buf, len, k, c, pass,
-		    import_said, NULL, &ca, &err) != HM_OK) {
+		    import_said, &imported, &ca, &err) != HM_OK) {
 			failx("%s: %s", argv[optind], err.msg);
 			goto out;
 		}
 		printf("made %s an online CA: the root certificate of %s, no "
 		    "root key\n", g->dir, rootf);
+		import_hint(g->dir, imported);
 		rc = 0;
 		goto out;
 	} else if (r != HM_OK) {
@@ -315,11 +328,12 @@ cmd_import(struct cli *g, int argc, char **argv)
 		goto out;
 	} else if (root != NULL && same_root(ca, root, rootf) != 0)
 		goto out;
-	if (hm_archive_import(ca, buf, len, k, c, pass, import_said, NULL,
-	    &err) != HM_OK) {
+	if (hm_archive_import(ca, buf, len, k, c, pass, import_said,
+	    &imported, &err) != HM_OK) {
 		failx("%s: %s", argv[optind], err.msg);
 		goto out;
 	}
+	import_hint(g->dir, imported);
 	rc = 0;
  out:
 	hm_secret_free(pass);

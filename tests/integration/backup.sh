@@ -108,6 +108,7 @@ hm -d online import signers.cms --key ec.key --cert ec.pem \
     --root root.pem --passphrase-env NEWPASS >import.out
 check grep -q "imported CA 'mid'" import.out
 check grep -q "imported CA 'sub'" import.out
+check grep -q "no CRL or OCSP URL until .* ca url --ca NAME URL" import.out
 check test ! -e online/ca/root/key.pem
 for c in mid sub; do
 	check test "$(stat -c %a online/ca/$c/key.pem)" = 600
@@ -127,6 +128,7 @@ check grep -q '"name": "mid", [^}]*"has_key": true' online.json
 hm -d online import signers.cms --key rsa.key >import2.out
 check grep -q "already had CA 'mid'" import2.out
 check grep -q "already had CA 'sub'" import2.out
+check test "$(grep -c "ca url" import2.out)" = 0
 # The imported signer issues; the chain verifies to the root.
 hm -d online issue --profile server --ca sub --new-key on.key \
     --cn on.example --san dns:on.example --chain-out on-chain.pem \
