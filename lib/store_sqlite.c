@@ -260,6 +260,27 @@ dberr(hm_err *err, struct sqlite_store *s, const char *what)
 	    sqlite3_errmsg(s->db));
 }
 
+/*
+ * Step st, prepared by the caller, through its rows, each to row(st,
+ * arg), until row returns non-zero, which is then returned; st is
+ * finalized here.  What every list of the store does.
+ */
+static int
+each_row(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+    int (*row)(sqlite3_stmt *, void *), void *arg, hm_err *err)
+{
+	int	r, rc = HM_OK;
+
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		if ((rc = row(st, arg)) != 0)
+			goto out;
+	if (r != SQLITE_DONE)
+		rc = dberr(err, s, what);
+ out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int
 step_done(struct sqlite_store *s, int i, hm_err *err)
 {
@@ -444,15 +465,30 @@ s_cert_get(hm_store *hs, const char *serial, hm_cert_info *ci,
 	return rc;
 }
 
+struct cert_rows {
+	hm_cert_cb	 cb;
+	void		*arg;
+};
+
+static int
+cert_row(sqlite3_stmt *st, void *arg)
+{
+	struct cert_rows	*x = arg;
+	hm_cert_info		 ci;
+
+	row_to_info(st, &ci);
+	return x->cb(&ci, x->arg);
+}
+
 static int
 s_cert_list(hm_store *hs, const hm_list_filter *f, hm_cert_cb cb, void *arg,
     hm_err *err)
 {
 	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	struct cert_rows	 x = { cb, arg };
 	sqlite3_stmt		*st = NULL;
-	hm_cert_info		 ci;
 	char			 sql[512];
-	int			 r, rc = HM_OK, i = 1;
+	int			 i = 1;
 
 	/* Fixed SQL per filter shape, so each can use its index. */
 	snprintf(sql, sizeof(sql), "SELECT " CERT_COLS " FROM certs%s%s%s "
@@ -470,16 +506,7 @@ s_cert_list(hm_store *hs, const hm_list_filter *f, hm_cert_cb cb, void *arg,
 		sqlite3_bind_int64(st, i++, f->now);
 		sqlite3_bind_int64(st, i++, f->expiring_before);
 	}
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_info(st, &ci);
-		if ((rc = cb(&ci, arg)) != 0)
-			goto out;
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(err, s, "listing");
- out:
-	sqlite3_finalize(st);
-	return rc;
+	return each_row(s, st, "listing", cert_row, &x, err);
 }
 
 static int
@@ -674,27 +701,32 @@ s_ca_get(hm_store *hs, const char *name, hm_ca_info *ci, hm_err *err)
 	return rc;
 }
 
+struct ca_rows {
+	hm_ca_cb	 cb;
+	void		*arg;
+};
+
+static int
+ca_row(sqlite3_stmt *st, void *arg)
+{
+	struct ca_rows	*x = arg;
+	hm_ca_info	 ci;
+
+	row_to_ca(st, &ci);
+	return x->cb(&ci, x->arg);
+}
+
 static int
 s_ca_list(hm_store *hs, hm_ca_cb cb, void *arg, hm_err *err)
 {
 	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	struct ca_rows		 x = { cb, arg };
 	sqlite3_stmt		*st = NULL;
-	hm_ca_info		 ci;
-	int			 r, rc = HM_OK;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT " CA_COLS " FROM cas "
 	    "ORDER BY depth, name", -1, &st, NULL) != SQLITE_OK)
 		return dberr(err, s, "listing CAs");
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_ca(st, &ci);
-		if ((rc = cb(&ci, arg)) != 0)
-			goto out;
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(err, s, "listing CAs");
- out:
-	sqlite3_finalize(st);
-	return rc;
+	return each_row(s, st, "listing CAs", ca_row, &x, err);
 }
 
 static void
@@ -811,27 +843,32 @@ s_token_get(hm_store *hs, const char *id, struct hm_token_rec *r,
 	return rc;
 }
 
+struct token_rows {
+	hm_token_cb	 cb;
+	void		*arg;
+};
+
+static int
+token_row(sqlite3_stmt *st, void *arg)
+{
+	struct token_rows	*x = arg;
+	hm_token_info		 ti;
+
+	row_to_token(st, &ti, NULL);
+	return x->cb(&ti, x->arg);
+}
+
 static int
 s_token_list(hm_store *hs, hm_token_cb cb, void *arg, hm_err *err)
 {
 	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	struct token_rows	 x = { cb, arg };
 	sqlite3_stmt		*st = NULL;
-	hm_token_info		 ti;
-	int			 r, rc = HM_OK;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT " TOKEN_COLS " FROM tokens "
 	    "ORDER BY created_at DESC, id", -1, &st, NULL) != SQLITE_OK)
 		return dberr(err, s, "listing tokens");
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_token(st, &ti, NULL);
-		if ((rc = cb(&ti, arg)) != 0)
-			goto out;
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(err, s, "listing tokens");
- out:
-	sqlite3_finalize(st);
-	return rc;
+	return each_row(s, st, "listing tokens", token_row, &x, err);
 }
 
 static int
@@ -1093,27 +1130,32 @@ s_pair_move(hm_store *hs, const char *id, int from, int to,
 	return HM_OK;
 }
 
+struct pair_rows {
+	hm_pair_cb	 cb;
+	void		*arg;
+};
+
+static int
+pair_row(sqlite3_stmt *st, void *arg)
+{
+	struct pair_rows	*x = arg;
+	hm_pair_info		 pi;
+
+	row_to_pair(st, &pi, NULL);
+	return x->cb(&pi, x->arg);
+}
+
 static int
 s_pair_list(hm_store *hs, hm_pair_cb cb, void *arg, hm_err *err)
 {
 	struct sqlite_store	*s = (struct sqlite_store *)hs;
+	struct pair_rows	 x = { cb, arg };
 	sqlite3_stmt		*st = NULL;
-	hm_pair_info		 pi;
-	int			 r, rc = HM_OK;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT " PAIR_COLS " FROM pairings "
 	    "ORDER BY created_at DESC, id", -1, &st, NULL) != SQLITE_OK)
 		return dberr(err, s, "listing pairings");
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_pair(st, &pi, NULL);
-		if ((rc = cb(&pi, arg)) != 0)
-			goto out;
-	}
-	if (r != SQLITE_DONE)
-		rc = dberr(err, s, "listing pairings");
- out:
-	sqlite3_finalize(st);
-	return rc;
+	return each_row(s, st, "listing pairings", pair_row, &x, err);
 }
 
 static int
