@@ -970,29 +970,12 @@ hm_archive_backup(hm_ca *ca, const hm_cert *const *recips, size_t nrecips,
 	return rc;
 }
 
-/* Never prompt: a key in an archive is not encrypted. */
-static int
-no_pass_cb(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
 static X509 *
 pem_cert(const struct hm_arc_entry *e)
 {
-	BIO	*b;
-	X509	*x;
-
-	if (e->len > CERT_FILE_MAX ||
-	    (b = BIO_new_mem_buf(e->data, (int)e->len)) == NULL)
+	if (e->len > CERT_FILE_MAX)
 		return NULL;
-	x = PEM_read_bio_X509(b, NULL, no_pass_cb, NULL);
-	BIO_free(b);
-	return x;
+	return hm_x509_from_pem(e->data, e->len);
 }
 
 static EVP_PKEY *
@@ -1004,7 +987,8 @@ pem_key(const struct hm_arc_entry *e)
 	if (e->len > KEY_FILE_MAX ||
 	    (b = BIO_new_mem_buf(e->data, (int)e->len)) == NULL)
 		return NULL;
-	pk = PEM_read_bio_PrivateKey(b, NULL, no_pass_cb, NULL);
+	/* Never prompt: a key in an archive is not encrypted. */
+	pk = PEM_read_bio_PrivateKey(b, NULL, hm_pem_no_pass, NULL);
 	BIO_free(b);
 	return pk;
 }

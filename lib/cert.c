@@ -1,4 +1,5 @@
 /* Issued certificates: DER, PEM and the fields the store records. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,13 +165,35 @@ hm_cert_not_before(const hm_cert *c)
 }
 
 int
+hm_pem_no_pass(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+X509 *
+hm_x509_from_pem(const void *buf, size_t len)
+{
+	BIO	*b;
+	X509	*x;
+
+	if (len > INT_MAX || (b = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		return NULL;
+	x = PEM_read_bio_X509(b, NULL, hm_pem_no_pass, NULL);
+	BIO_free(b);
+	return x;
+}
+
+int
 hm_cert_load(const char *path, hm_cert **out, hm_err *err)
 {
 	unsigned char		*buf = NULL;
 	const unsigned char	*p;
 	size_t			 len;
 	X509			*x = NULL;
-	BIO			*b = NULL;
 	hm_cert			*c;
 	int			 rc;
 
@@ -179,9 +202,8 @@ hm_cert_load(const char *path, hm_cert **out, hm_err *err)
 	p = buf;
 	if (len > 0 && buf[0] == 0x30)
 		x = d2i_X509(NULL, &p, (long)len);
-	else if ((b = BIO_new_mem_buf(buf, (int)len)) != NULL)
-		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
+	else
+		x = hm_x509_from_pem(buf, len);
 	free(buf);
 	if (x == NULL)
 		return hm_seterr_ssl(err, HM_E_INVALID, "%.200s: no certificate",

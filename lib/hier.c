@@ -314,18 +314,12 @@ static X509 *
 cert_file(const char *path)
 {
 	X509	*x;
-	BIO	*b;
 	char	*pem;
 	size_t	 len;
 
 	if ((pem = slurp(path, 1024 * 1024, &len)) == NULL)
 		return NULL;
-	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL) {
-		free(pem);
-		return NULL;
-	}
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
+	x = hm_x509_from_pem(pem, len);
 	free(pem);
 	return x;
 }

@@ -154,6 +154,13 @@ struct hm_cert {
 	char		 serial[41];
 };
 hm_cert	*hm_cert_from_x509(X509 *x, hm_err *err);	/* takes x */
+/*
+ * The first PEM certificate of buf, or NULL; never asks for a passphrase
+ * (a PEM header asking for one fails instead).
+ */
+X509	*hm_x509_from_pem(const void *buf, size_t len);
+/* A PEM passphrase callback that gives none: the library never asks. */
+int	 hm_pem_no_pass(char *buf, int size, int rwflag, void *u);
 int	 hm_x509_serial_hex(const X509 *x, char out[41]);
 int	 hm_x509_pem(X509 *const *v, size_t n, char **pem, size_t *len,
 	    hm_err *err);

@@ -193,19 +193,15 @@ hm_lint(hm_ca *ca, const unsigned char *buf, size_t len, hm_lint_cb cb,
 	const unsigned char	*p = buf;
 	hm_names		*sans = NULL;
 	X509			*ca_x;
-	BIO			*b;
 	char			 name[256], cn[256];
 	hm_err			 e;
 	int			 i, n, rc;
 
 	if (len > 1024 * 1024)
 		return hm_seterr(err, HM_E_TOOBIG, "certificate over 1 MiB");
-	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0) {
-		if ((b = BIO_new_mem_buf(buf, (int)len)) == NULL)
-			return hm_seterr(err, HM_E_NOMEM, "out of memory");
-		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-		BIO_free(b);
-	} else
+	if (len > 10 && memcmp(buf, "-----BEGIN", 10) == 0)
+		x = hm_x509_from_pem(buf, len);
+	else
 		x = d2i_X509(NULL, &p, (long)len);
 	if (x == NULL)
 		return hm_seterr_ssl(err, HM_E_INVALID, "not a certificate");
